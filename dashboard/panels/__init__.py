@@ -1,0 +1,1 @@
+"""Panels: one module each, exporting ``PANEL``; the registry assembles them."""
