@@ -1,0 +1,377 @@
+"""Load a songs CSV, check it, and say exactly what was done about every problem found.
+
+Everything is read as text first, so ``Dataset.raw`` keeps the input exactly as written (exports
+give it back untouched); the typed ``Dataset.frame`` is built from it. The input file is never
+modified.
+
+Refused with a one-line ``DataError`` naming the file (and column and first lines where it applies):
+empty file, header only, wrong delimiter, missing required columns, duplicate column names, a row
+with the wrong number of fields, text in a numeric column, binary or non-UTF-8 bytes, more than
+``max_rows`` rows, or no row left after the policy below.
+
+Policy for everything else (each case found is listed in ``Dataset.report`` with its count and
+first line numbers):
+
+================================================  ==========================================
+found                                             done
+================================================  ==========================================
+missing or non-finite value in a numeric column   imputed the column median (categorical
+                                                  columns: their most common value)
+tempo is 0 (tempo unknown)                        imputed the median of the non-zero tempos
+time_signature is 0                               kept, flagged
+probability column outside 0..1                   dropped the row
+duration_ms <= 0                                  dropped the row
+release_date not YYYY, DD-MM-YYYY or YYYY-MM-DD   release_year unknown (NaN), flagged
+genres not a list literal of strings              read as no genres, flagged
+id_songs repeated                                 kept, flagged
+same song (name + artist) under several ids       kept, counted
+================================================  ==========================================
+
+Medians are taken over the kept rows. Line numbers count the header as line 1.
+"""
+from __future__ import annotations
+
+import ast
+import codecs
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analysis.result import (
+    AUDIO_FEATURES,
+    CATEGORICAL_NUMERIC,
+    REQUIRED_COLUMNS,
+    TEXT_COLUMNS,
+    DataAction,
+    DataReport,
+)
+
+PROBABILITY_COLUMNS: tuple[str, ...] = (
+    "danceability",
+    "energy",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+)
+NUMERIC_COLUMNS: tuple[str, ...] = AUDIO_FEATURES + CATEGORICAL_NUMERIC
+MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "none")
+FIRST_LINES_SHOWN = 5
+# Years outside this range are typing slips, not release dates.
+YEAR_RANGE = (1800, 2100)
+# A genres cell longer than this is not a genre list; literal_eval on huge input can exhaust memory.
+MAX_GENRES_TEXT = 5_000
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+YEAR_ONLY = re.compile(r"(\d{4})")
+DAY_FIRST = re.compile(r"(\d{2})-(\d{2})-(\d{4})")
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+FIRST_LINE = re.compile(r"[^\r\n]*")
+
+
+class DataError(ValueError):
+    """Input that cannot be used; the message is one line naming the file, column and first bad lines."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    name: str
+    fingerprint: str
+    raw: pd.DataFrame
+    frame: pd.DataFrame
+    report: DataReport
+
+
+def line_of(position: int) -> int:
+    """File line of the raw row at ``position`` (the header is line 1)."""
+    return position + 2
+
+
+def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int = 2_000_000) -> Dataset:
+    """Read, check and type a songs CSV. ``source`` is a path, or the file's bytes (an upload)."""
+    if isinstance(source, bytes):
+        data, name = source, name or "uploaded file"
+    else:
+        path = Path(source)
+        name = name or path.name
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise DataError(f"{name}: cannot be read ({error.strerror or error})") from None
+    text = _decode(data, name)
+    header = _check_header(text, name)
+    data_lines = _line_count(data) - 1
+    # Every row takes at least one line: a huge file is refused before it is parsed.
+    if data_lines > max_rows:
+        raise DataError(f"{name}: has {data_lines:,} rows, more than the limit of {max_rows:,}")
+    raw = _parse(data, text, name, len(header))
+    if len(raw) > max_rows:
+        raise DataError(f"{name}: has {len(raw):,} rows, more than the limit of {max_rows:,}")
+    lines = np.arange(len(raw)) + 2 if data_lines == len(raw) else _exact_record_lines(text, len(raw))
+    frame, actions = _typed_frame(raw, name, lines)
+    report = DataReport(source=name, rows_read=len(raw), rows_kept=len(frame), actions=tuple(actions))
+    fingerprint = hashlib.sha256(data).hexdigest()[:20]
+    return Dataset(name=name, fingerprint=fingerprint, raw=raw, frame=frame, report=report)
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError(f"{name}: is UTF-16 text; save it as UTF-8 CSV")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DataError(f"{name}: holds binary data (a NUL byte at byte offset {nul}, line {_line_at(data, nul)}), not CSV text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        byte = data[error.start]
+        raise DataError(
+            f"{name}: is not UTF-8 text (byte 0x{byte:02X} at byte offset {error.start}, line {_line_at(data, error.start)}); "
+            "save it as UTF-8 CSV"
+        ) from None
+    if not text or text.isspace():
+        raise DataError(f"{name}: is empty")
+    return text
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _check_header(text: str, name: str) -> list[str]:
+    first_line = FIRST_LINE.match(text)[0]
+    header = next(csv.reader([first_line]))
+    for delimiter, word in OTHER_DELIMITERS.items():
+        other = next(csv.reader([first_line], delimiter=delimiter))
+        if _known_columns(other) > _known_columns(header) or (len(header) == 1 and len(other) > 1):
+            raise DataError(f"{name}: fields are separated by {word}, not commas; save it as comma-separated CSV")
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        raise DataError(f"{name}: duplicate column name(s) {', '.join(repeated)} in the header")
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
+    return header
+
+
+def _known_columns(header: list[str]) -> int:
+    return len(set(header) & set(REQUIRED_COLUMNS))
+
+
+def _line_count(data: bytes) -> int:
+    breaks = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return breaks + (not data.endswith((b"\n", b"\r")))
+
+
+def _parse(data: bytes, text: str, name: str, n_columns: int) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(
+            io.BytesIO(data), dtype=str, keep_default_na=False, engine="pyarrow", encoding="utf-8-sig"
+        )
+    except (pd.errors.ParserError, pa.ArrowInvalid, ValueError) as error:
+        raise DataError(_describe_parse_error(text, name, n_columns, error)) from None
+    if raw.empty:
+        raise DataError(f"{name}: has a header but no rows")
+    return raw
+
+
+def _describe_parse_error(text: str, name: str, n_columns: int, error: Exception) -> str:
+    reader = csv.reader(io.StringIO(text, newline=None))
+    next(reader)
+    start = 2
+    try:
+        for row in reader:
+            if row and len(row) != n_columns:
+                if any("\n" in field for field in row):
+                    return f"{name}: line {start} opens a quote (\") that is not closed on that line"
+                return f"{name}: line {start} has {len(row)} fields but the header has {n_columns}"
+            start = reader.line_num + 1
+    except csv.Error as csv_error:
+        return f"{name}: cannot be read as CSV at line {start} ({csv_error})"
+    detail = " ".join(str(error).split())[:200]
+    return f"{name}: cannot be read as CSV ({detail})"
+
+
+def _exact_record_lines(text: str, n_rows: int) -> np.ndarray:
+    """The file line where each row starts, for files whose blank lines or line breaks inside quoted
+    fields shift rows off ``line_of``."""
+    reader = csv.reader(io.StringIO(text, newline=None))
+    next(reader)
+    starts, previous_end = [], 1
+    for row in reader:
+        if row:
+            starts.append(previous_end + 1)
+        previous_end = reader.line_num
+    if len(starts) != n_rows:
+        return np.arange(n_rows) + 2
+    return np.asarray(starts)
+
+
+def _typed_frame(raw: pd.DataFrame, name: str, lines: np.ndarray) -> tuple[pd.DataFrame, list[DataAction]]:
+    numbers = {column: _numeric_column(raw[column], column, name, lines) for column in NUMERIC_COLUMNS}
+    actions: list[DataAction] = []
+    keep = _rows_to_keep(numbers, actions, lines)
+    if not keep.any():
+        raise DataError(f"{name}: no usable rows: every one of the {len(raw):,} rows was dropped ({_problems(actions)})")
+    kept_lines = lines[keep]
+    kept_numbers = {column: values[keep] for column, values in numbers.items()}
+    for column in NUMERIC_COLUMNS:
+        kept_numbers[column] = _impute(kept_numbers[column], column, name, actions, kept_lines)
+    _note(actions, "time_signature", "is 0", "kept, flagged", kept_numbers["time_signature"] == 0, kept_lines)
+
+    frame = raw.loc[keep, list(REQUIRED_COLUMNS)].copy()
+    for column, values in kept_numbers.items():
+        frame[column] = values
+    frame["release_year"] = _release_years(frame["release_date"], actions, kept_lines)
+    frame["genre_list"] = _genre_lists(frame["genres"], actions, kept_lines)
+    _note_repeats(frame, actions, kept_lines)
+    return frame, actions
+
+
+def _numeric_column(text: pd.Series, column: str, name: str, lines: np.ndarray) -> np.ndarray:
+    """Numbers of a column, NaN where the cell is blank or a missing-value marker. Text refuses the file."""
+    cells = pa.array(text, type=pa.string())
+    try:
+        return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        pass  # blanks, markers, padding or text: the careful path below tells them apart
+    stripped = pc.utf8_trim_whitespace(cells)
+    missing = pc.is_in(pc.utf8_lower(stripped), value_set=pa.array(MISSING_MARKERS))
+    candidates = pc.if_else(missing, pa.scalar(None, pa.string()), stripped)
+    try:
+        return pc.cast(candidates, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        values = pd.to_numeric(pd.Series(candidates.to_pylist(), dtype=object), errors="coerce").to_numpy(np.float64)
+    text_cells = np.isnan(values) & ~missing.to_numpy(zero_copy_only=False)
+    if text_cells.any():
+        first = text.iloc[int(np.flatnonzero(text_cells)[0])]
+        raise DataError(f"{name}: column {column} has text {_shown(first)} at {_lines_text(lines[text_cells])}")
+    return values
+
+
+def _rows_to_keep(numbers: dict[str, np.ndarray], actions: list[DataAction], lines: np.ndarray) -> np.ndarray:
+    drop = np.zeros(len(lines), dtype=bool)
+    for column in PROBABILITY_COLUMNS:
+        outside = (numbers[column] < 0) | (numbers[column] > 1)
+        _note(actions, column, "is outside 0..1", "dropped the row", outside, lines)
+        drop |= outside
+    not_positive = numbers["duration_ms"] <= 0
+    _note(actions, "duration_ms", "is 0 or negative", "dropped the row", not_positive, lines)
+    return ~(drop | not_positive)
+
+
+def _impute(values: np.ndarray, column: str, name: str, actions: list[DataAction], lines: np.ndarray) -> np.ndarray:
+    missing = ~np.isfinite(values)
+    unknown_tempo = (values == 0) if column == "tempo" else np.zeros(len(values), dtype=bool)
+    known = values[~missing & ~unknown_tempo]
+    if known.size == 0:
+        raise DataError(f"{name}: column {column} has no usable numbers")
+    if column in CATEGORICAL_NUMERIC:
+        uniques, counts = np.unique(known, return_counts=True)
+        fill, how = float(uniques[np.argmax(counts)]), "imputed the most common value"
+    else:
+        fill, how = float(np.median(known)), "imputed the column median"
+    policy = f"{how} ({fill:g})"
+    _note(actions, column, "is missing or not a finite number", policy, missing, lines)
+    _note(actions, column, "is 0 (tempo unknown)", f"imputed the median of the non-zero tempos ({fill:g})", unknown_tempo, lines)
+    return np.where(missing | unknown_tempo, fill, values)
+
+
+def _release_years(dates: pd.Series, actions: list[DataAction], lines: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(dates)
+    years = np.array([_release_year(text) for text in uniques], dtype=np.float64)[codes]
+    _note(
+        actions,
+        "release_date",
+        "is not a date of the form YYYY, DD-MM-YYYY or YYYY-MM-DD",
+        "release_year unknown, flagged",
+        np.isnan(years),
+        lines,
+    )
+    return years
+
+
+def _release_year(text: str) -> float:
+    """The year of a date in one of the three shapes, each told by its form (never guessed)."""
+    text = text.strip()
+    if match := YEAR_ONLY.fullmatch(text):
+        year, month, day = int(match[1]), 1, 1
+    elif match := DAY_FIRST.fullmatch(text):
+        year, month, day = int(match[3]), int(match[2]), int(match[1])
+    elif match := ISO_DATE.fullmatch(text):
+        year, month, day = int(match[1]), int(match[2]), int(match[3])
+    else:
+        return np.nan
+    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1] or not _is_calendar_date(year, month, day):
+        return np.nan
+    return float(year)
+
+
+def _is_calendar_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _genre_lists(cells: pd.Series, actions: list[DataAction], lines: np.ndarray) -> pd.Series:
+    codes, uniques = pd.factorize(cells)
+    parsed = [_genre_list(text) for text in uniques]
+    malformed = np.array([genres is None for genres in parsed], dtype=bool)[codes]
+    lists = np.empty(len(parsed), dtype=object)
+    lists[:] = [genres or () for genres in parsed]
+    _note(actions, "genres", "is not a list of genre names like ['pop']", "read as no genres, flagged", malformed, lines)
+    return pd.Series(lists[codes], index=cells.index, dtype=object)
+
+
+def _genre_list(text: str) -> tuple[str, ...] | None:
+    """The genres of a Python list literal such as ``['latin', 'latin pop']``; None when malformed."""
+    if len(text) > MAX_GENRES_TEXT:
+        return None
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if not isinstance(value, list) or not all(isinstance(genre, str) for genre in value):
+        return None
+    return tuple(genre.strip() for genre in value)
+
+
+def _note_repeats(frame: pd.DataFrame, actions: list[DataAction], lines: np.ndarray) -> None:
+    repeated_id = frame["id_songs"].duplicated().to_numpy()
+    _note(actions, "id_songs", "repeats an earlier row's id", "kept, flagged", repeated_id, lines)
+    song = ["name_song", "name_artists"]
+    other_id = (frame.duplicated(song) & ~frame.duplicated([*song, "id_songs"])).to_numpy()
+    _note(actions, "name_song", "repeats an earlier song (name + artist) under another id", "kept, counted", other_id, lines)
+
+
+def _note(actions: list[DataAction], column: str, problem: str, policy: str, rows: np.ndarray, lines: np.ndarray) -> None:
+    if rows.any():
+        first = tuple(int(line) for line in lines[rows][:FIRST_LINES_SHOWN])
+        actions.append(DataAction(column=column, problem=problem, policy=policy, count=int(rows.sum()), first_rows=first))
+
+
+def _problems(actions: list[DataAction]) -> str:
+    return "; ".join(f"{a.column} {a.problem} in {a.count:,}" for a in actions)
+
+
+def _lines_text(lines: np.ndarray) -> str:
+    shown = ", ".join(str(int(line)) for line in lines[:FIRST_LINES_SHOWN])
+    more = len(lines) - FIRST_LINES_SHOWN
+    word = "line" if len(lines) == 1 else "lines"
+    return f"{word} {shown}" + (f" and {more:,} more" if more > 0 else "")
+
+
+def _shown(value: str) -> str:
+    """A cell quoted for a one-line message: control characters escaped, long text cut."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")
