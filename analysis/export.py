@@ -1,0 +1,118 @@
+"""The one CSV writer behind every download and ``amc cluster``.
+
+Values go out exactly as the user gave them (the loader's raw text), so a round trip keeps every
+id, name and number. A spreadsheet runs a cell beginning with ``=``, ``+``, ``-``, ``@``, tab, CR
+or LF as a formula, so such cells and headers get a leading ``'``, except plain numbers such as
+``-3.5`` or ``1.55E-05``, which a spreadsheet reads as numbers anyway.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analysis.dataset import Dataset
+
+# ASCII classes only, so that Python's re and Arrow's RE2 (used on whole columns) agree.
+FORMULA_START = r"[=+\-@\t\r\n]"
+PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+SPOTIFY_ID = re.compile(r"[0-9A-Za-z]+")
+FILENAME_PUNCTUATION = "-_.()"
+# Names Windows refuses for a file, whatever the extension.
+RESERVED_FILENAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+MAX_FILENAME_STEM = 80
+
+
+def neutralise(cell: str) -> str:
+    """The cell as a spreadsheet will show it as text, never run it as a formula."""
+    if re.match(FORMULA_START, cell) and not re.fullmatch(PLAIN_NUMBER, cell):
+        return "'" + cell
+    return cell
+
+
+def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, str]) -> pd.DataFrame:
+    """Every input row and column as given, plus ``cluster`` and ``cluster_name``.
+
+    ``labels`` follow ``dataset.frame`` order; rows the loader dropped keep both cells blank. A file
+    that already carries these two columns (a re-uploaded export) gets them replaced, not repeated.
+    """
+    labels = np.asarray(labels)
+    if len(labels) != len(dataset.frame):
+        raise ValueError(f"{len(labels)} labels for {len(dataset.frame)} kept rows of {dataset.name}")
+    cluster = pd.Series("", index=dataset.raw.index, dtype="str")
+    cluster_name = pd.Series("", index=dataset.raw.index, dtype="str")
+    cluster.loc[dataset.frame.index] = [str(int(label)) for label in labels]
+    cluster_name.loc[dataset.frame.index] = [str(names.get(int(label), "")) for label in labels]
+    frame = dataset.raw.drop(columns=["cluster", "cluster_name"], errors="ignore")
+    return frame.assign(cluster=cluster, cluster_name=cluster_name)
+
+
+def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000) -> Iterator[bytes]:
+    """The frame as UTF-8 CSV (RFC 4180, CRLF), header first, ``chunk_rows`` rows per piece."""
+    yield _csv_bytes([[neutralise(str(column)) for column in frame.columns]])
+    for start in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[start : start + chunk_rows]
+        columns = [_neutralised_column(chunk[column]) for column in chunk.columns]
+        yield _csv_bytes(zip(*columns))
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write the export to ``path``; a reader never sees a half-written file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in csv_chunks(frame):
+                out.write(chunk)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def spotify_uris(frame: pd.DataFrame) -> str:
+    """One ``spotify:track:<id>`` line per song, ready to paste into a Spotify playlist."""
+    ids = (str(song_id).strip() for song_id in frame["id_songs"])
+    return "".join(f"spotify:track:{song_id}\n" for song_id in ids if SPOTIFY_ID.fullmatch(song_id))
+
+
+def safe_filename(name: str, suffix: str) -> str:
+    """A download name made from a user's playlist name: letters of any script, digits, ``-``, ``_``,
+    ``.`` and brackets only; never hidden, never a reserved device name, never empty."""
+    kept = "".join(c if _allowed_in_filename(c) else " " for c in unicodedata.normalize("NFKC", name))
+    stem = "-".join(kept.split()).strip(FILENAME_PUNCTUATION)[:MAX_FILENAME_STEM].rstrip(FILENAME_PUNCTUATION)
+    stem = stem or "playlist"
+    if stem.lower().split(".")[0] in RESERVED_FILENAMES:
+        stem += "_"
+    return f"{stem}.{suffix.lstrip('.')}"
+
+
+def _allowed_in_filename(character: str) -> bool:
+    # Marks (M) keep scripts such as Thai, whose vowels and tones are combining characters.
+    return unicodedata.category(character)[0] in "LNM" or character in FILENAME_PUNCTUATION
+
+
+def _neutralised_column(values: pd.Series) -> np.ndarray:
+    cells = pa.array(values.astype("str").fillna(""), type=pa.string())
+    risky = pc.match_substring_regex(cells, f"^{FORMULA_START}")
+    if pc.any(risky).as_py():
+        number = pc.match_substring_regex(cells, f"^(?:{PLAIN_NUMBER})$")
+        risky = pc.and_(risky, pc.invert(number))
+        cells = pc.if_else(risky, pc.binary_join_element_wise("'", cells, ""), cells)
+    return cells.to_numpy(zero_copy_only=False)
+
+
+def _csv_bytes(rows) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
