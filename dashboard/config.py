@@ -1,0 +1,62 @@
+"""Server settings, read once from environment variables (every server process reads the same)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the server cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    cache_dir: Path  # shared by every server process: results store and background jobs
+    max_upload_mb: int = 50
+    job_time_limit: int = 600  # seconds a clustering run may take before it is stopped
+    data_path: Path | None = None  # a CSV offered in the dataset picker, given at start-up
+    redis_url: str | None = None
+    max_concurrent_runs: int = 1
+    secret_key: str | None = None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.cache_dir / "jobs"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.cache_dir / "store"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Config":
+        env = os.environ if environ is None else environ
+        data = env.get("AMC_DATA")
+        config = cls(
+            cache_dir=Path(env.get("AMC_CACHE_DIR") or Path.cwd() / ".amc-cache").resolve(),
+            max_upload_mb=_positive_int(env, "AMC_MAX_UPLOAD_MB", 50),
+            job_time_limit=_positive_int(env, "AMC_JOB_TIME_LIMIT", 600),
+            data_path=Path(data).resolve() if data else None,
+            redis_url=env.get("AMC_REDIS_URL") or None,
+            max_concurrent_runs=_positive_int(env, "AMC_MAX_CONCURRENT_RUNS", os.cpu_count() or 1),
+            secret_key=env.get("AMC_SECRET_KEY") or None,
+        )
+        return replace(config, **overrides)
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"{name}={text!r} must be at least 1")
+    return value

@@ -1,0 +1,304 @@
+"""The results store: datasets, finished runs and the team's cluster names, shared by every process.
+
+Values are pickled before they are written and written with one ``set``, so a reader sees a run
+whole or not at all. Runs are immutable (the run id is a hash of data, parameters and code), so
+the in-process memo never goes stale. Names change, so they are read fresh every time and
+changed only inside a backend transaction: of two processes saving at once, one wins and the
+other sees the newer version and gets a conflict.
+
+No dash import here: a Celery worker uses this module too.
+"""
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import diskcache
+
+from analysis.dataset import Dataset
+from analysis.result import RunResult
+
+MAX_NAME_LENGTH = 60
+DATASET_INDEX_KEY = "datasets"
+
+
+class UnknownRun(LookupError):
+    """The store holds no run with this id (or the run has no such k)."""
+
+
+class InvalidName(ValueError):
+    """A cluster name that cannot be saved; the message says why in one line."""
+
+
+class NameConflict(Exception):
+    """A save based on an outdated version; ``their_name`` is the name someone else saved meanwhile."""
+
+    def __init__(self, cluster: int, their_name: str, current: "NameSheet") -> None:
+        self.cluster = cluster
+        self.their_name = their_name
+        self.current = current
+        super().__init__(
+            f"someone else renamed cluster {cluster} to {their_name!r} while you were editing "
+            f"(now version {current.version}); your name was not saved"
+        )
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    dataset_id: str
+    name: str
+    rows: int
+    added_at: float
+
+
+@dataclass(frozen=True)
+class NameChange:
+    version: int  # the sheet's version after this change
+    cluster: int
+    old: str
+    new: str
+    at: float  # unix time
+
+
+@dataclass(frozen=True)
+class NameSheet:
+    version: int
+    names: dict[int, str]  # every cluster: saved name, else the suggested one
+    saved: dict[int, str]
+    history: tuple[NameChange, ...]  # oldest first
+
+
+@dataclass(frozen=True)
+class _NameRecord:
+    """What is stored per (run_id, k); suggested names come from the run itself."""
+
+    version: int = 0
+    saved: dict[int, str] = field(default_factory=dict)
+    history: tuple[NameChange, ...] = ()
+
+
+class StoreBackend(Protocol):
+    """Bytes under string keys, plus a transaction that excludes every other process."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def transaction(self) -> AbstractContextManager: ...
+
+
+class DiskcacheBackend:
+    def __init__(self, directory: Path) -> None:
+        # Nothing here may be evicted to make room: names and runs are the team's work.
+        self.cache = diskcache.Cache(str(directory), eviction_policy="none", size_limit=2**62)
+
+    def get(self, key: str) -> bytes | None:
+        return self.cache.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self.cache.set(key, value)
+
+    def exists(self, key: str) -> bool:
+        return key in self.cache
+
+    def transaction(self) -> AbstractContextManager:
+        return self.cache.transact(retry=True)
+
+    def close(self) -> None:
+        self.cache.close()
+
+
+class _Memo:
+    """A small thread-safe LRU of unpickled immutable values."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> Any | None:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+class ResultsStore:
+    def __init__(self, backend: StoreBackend, memo_size: int = 4) -> None:
+        self.backend = backend
+        self._runs = _Memo(memo_size)
+        self._datasets = _Memo(memo_size)
+
+    @classmethod
+    def from_config(cls, config) -> "ResultsStore":
+        if config.redis_url:
+            raise NotImplementedError("the Redis results store is not available yet; unset AMC_REDIS_URL")
+        return cls(DiskcacheBackend(config.store_dir))
+
+    @classmethod
+    def open(cls, directory: str | Path) -> "ResultsStore":
+        return cls(DiskcacheBackend(Path(directory)))
+
+    # datasets
+
+    def put_dataset(self, dataset: Dataset) -> str:
+        dataset_id = dataset.fingerprint
+        key = _dataset_key(dataset_id)
+        if not self.backend.exists(key):
+            self.backend.set(key, _dumps(dataset))
+        with self.backend.transaction():
+            index = self._dataset_index()
+            if dataset_id not in index:
+                rows = dataset.report.rows_kept
+                index[dataset_id] = DatasetInfo(dataset_id, dataset.name, rows, time.time())
+                self.backend.set(DATASET_INDEX_KEY, _dumps(index))
+        self._datasets.put(dataset_id, dataset)
+        return dataset_id
+
+    def get_dataset(self, dataset_id: str) -> Dataset | None:
+        return self._memoised(self._datasets, _dataset_key(dataset_id), dataset_id)
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        return sorted(self._dataset_index().values(), key=lambda info: info.added_at)
+
+    def _dataset_index(self) -> dict[str, DatasetInfo]:
+        stored = self.backend.get(DATASET_INDEX_KEY)
+        return pickle.loads(stored) if stored is not None else {}
+
+    # runs
+
+    def put_run(self, result: RunResult) -> None:
+        payload = _dumps(result)  # pickled whole before anything is written
+        key = _run_key(result.run_id)
+        if not self.backend.exists(key):
+            self.backend.set(key, payload)
+        self._runs.put(result.run_id, result)
+
+    def get_run(self, run_id: str) -> RunResult | None:
+        return self._memoised(self._runs, _run_key(run_id), run_id)
+
+    def has_run(self, run_id: str) -> bool:
+        return self._runs.get(run_id) is not None or self.backend.exists(_run_key(run_id))
+
+    def _memoised(self, memo: _Memo, key: str, item_id: str) -> Any | None:
+        value = memo.get(item_id)
+        if value is None:
+            stored = self.backend.get(key)
+            if stored is None:
+                return None
+            value = pickle.loads(stored)
+            memo.put(item_id, value)
+        return value
+
+    # cluster names
+
+    def get_names(self, run_id: str, k: int) -> NameSheet:
+        return self._sheet(self._suggested(run_id, k), self._name_record(run_id, k))
+
+    def rename(self, run_id: str, k: int, cluster: int, new_name: str, base_version: int) -> NameSheet:
+        suggested = self._suggested(run_id, k)
+        _check_cluster(cluster, suggested)
+        name = _clean_name(new_name)
+        with self.backend.transaction():
+            record = self._name_record(run_id, k)
+            return self._change(run_id, k, suggested, record, cluster, name, base_version)
+
+    def revert(self, run_id: str, k: int, change_version: int, base_version: int) -> NameSheet:
+        suggested = self._suggested(run_id, k)
+        with self.backend.transaction():
+            record = self._name_record(run_id, k)
+            change = next((c for c in record.history if c.version == change_version), None)
+            if change is None:
+                raise InvalidName(f"there is no name change with version {change_version} to revert")
+            return self._change(run_id, k, suggested, record, change.cluster, change.old, base_version)
+
+    def _change(
+        self,
+        run_id: str,
+        k: int,
+        suggested: dict[int, str],
+        record: _NameRecord,
+        cluster: int,
+        name: str,
+        base_version: int,
+    ) -> NameSheet:
+        current = self._sheet(suggested, record)
+        if any(c.cluster == cluster and c.version > base_version for c in record.history):
+            raise NameConflict(cluster, current.names[cluster], current)
+        old = current.names[cluster]
+        if name == old:
+            return current
+        taken_by = [c for c, other in current.names.items() if c != cluster and other.casefold() == name.casefold()]
+        if taken_by:
+            raise InvalidName(f"{name!r} is already the name of cluster {taken_by[0]}")
+        version = record.version + 1
+        saved = {c: n for c, n in record.saved.items() if c != cluster}
+        if name != suggested[cluster]:
+            saved[cluster] = name
+        change = NameChange(version=version, cluster=cluster, old=old, new=name, at=time.time())
+        record = replace(record, version=version, saved=saved, history=(*record.history, change))
+        self.backend.set(_names_key(run_id, k), _dumps(record))
+        return self._sheet(suggested, record)
+
+    def _name_record(self, run_id: str, k: int) -> _NameRecord:
+        stored = self.backend.get(_names_key(run_id, k))
+        return pickle.loads(stored) if stored is not None else _NameRecord()
+
+    def _suggested(self, run_id: str, k: int) -> dict[int, str]:
+        run = self.get_run(run_id)
+        if run is None:
+            raise UnknownRun(f"no stored run {run_id!r}")
+        if k not in run.models:
+            raise UnknownRun(f"run {run_id!r} has no k={k}; its sweep covers {min(run.models)}..{max(run.models)}")
+        return {cluster: suggestion.name for cluster, suggestion in enumerate(run.models[k].suggested_names)}
+
+    @staticmethod
+    def _sheet(suggested: dict[int, str], record: _NameRecord) -> NameSheet:
+        names = {cluster: record.saved.get(cluster, name) for cluster, name in suggested.items()}
+        return NameSheet(version=record.version, names=names, saved=dict(record.saved), history=record.history)
+
+
+def _clean_name(name: str) -> str:
+    text = " ".join(str(name).split())
+    if not text:
+        raise InvalidName("a cluster name cannot be empty")
+    if len(text) > MAX_NAME_LENGTH:
+        raise InvalidName(f"a cluster name has at most {MAX_NAME_LENGTH} characters, this one has {len(text)}")
+    return text
+
+
+def _check_cluster(cluster: int, suggested: dict[int, str]) -> None:
+    if cluster not in suggested:
+        raise InvalidName(f"there is no cluster {cluster} at this k (clusters 0..{len(suggested) - 1})")
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _dataset_key(dataset_id: str) -> str:
+    return f"dataset:{dataset_id}"
+
+
+def _run_key(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def _names_key(run_id: str, k: int) -> str:
+    return f"names:{run_id}:{k}"
