@@ -1,0 +1,335 @@
+"""Plotly figures of a stored run. Pure functions from results to figures: no dash, no fitting.
+
+Plotly renders trace names, tick labels and hover text as a small subset of HTML, so every piece of
+text that comes from the data (song, artist, genre and cluster names) goes through ``escape`` first:
+a song called ``<b>Hit</b>`` must show its angle brackets, not bold text.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from analysis.result import RunResult
+
+CLUSTER_COLOURS: tuple[str, ...] = tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
+ACTIVE_COLOUR = "#d62728"
+HOVER_FEATURE_COUNT = 4
+HOVER_TEXT_WIDTH = 60
+TEMPLATE = "plotly_white"
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def escape_column(values: pd.Series) -> pd.Series:
+    """Vectorised ``escape`` for a text column (96k songs: a Python loop would dominate the figure build)."""
+    text = values.astype("str")
+    return text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(
+        ">", "&gt;", regex=False
+    )
+
+
+def cluster_colour(cluster: int) -> str:
+    return CLUSTER_COLOURS[cluster % len(CLUSTER_COLOURS)]
+
+
+def cluster_label(names: dict[int, str], cluster: int) -> str:
+    """The escaped display name of a cluster; a cluster the sheet does not name keeps its number."""
+    return escape(names.get(cluster, f"Cluster {cluster}"))
+
+
+def _base_layout(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0.01},
+        template=TEMPLATE,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
+    return figure
+
+
+def elbow_figure(result: RunResult, active_k: int) -> go.Figure:
+    """Inertia against k; the knee, the recommended k and the active k each get their own marker."""
+    sweep = result.sweep
+    ks = [m.k for m in sweep.metrics]
+    inertia = {m.k: m.inertia for m in sweep.metrics}
+    figure = go.Figure(
+        go.Scatter(
+            x=ks,
+            y=[inertia[k] for k in ks],
+            mode="lines+markers",
+            name="inertia",
+            marker={"size": 9, "color": "#1f77b4"},
+            hovertemplate="k=%{x}<br>inertia %{y:,.0f}<extra>click to use this k</extra>",
+        )
+    )
+    if sweep.knee_k is not None:
+        figure.add_trace(_marker(sweep.knee_k, inertia, f"knee (k={sweep.knee_k})", "diamond-open", "#2ca02c", 20))
+    figure.add_trace(
+        _marker(sweep.recommended_k, inertia, f"recommended (k={sweep.recommended_k})", "star", "#ff7f0e", 18)
+    )
+    figure.add_trace(_marker(active_k, inertia, f"active (k={active_k})", "circle-open", ACTIVE_COLOUR, 26))
+    figure.update_xaxes(title="number of clusters k", dtick=1)
+    figure.update_yaxes(title="inertia (sum of squared distances)")
+    figure.update_layout(legend={"orientation": "h", "y": -0.25}, clickmode="event")
+    return _base_layout(figure, "Elbow: inertia by k")
+
+
+def _marker(k: int, values: dict[int, float], name: str, symbol: str, colour: str, size: int) -> go.Scatter:
+    return go.Scatter(
+        x=[k],
+        y=[values[k]],
+        mode="markers",
+        name=name,
+        marker={"symbol": symbol, "size": size, "color": colour, "line": {"width": 2, "color": colour}},
+        hovertemplate=f"{name}<br>inertia %{{y:,.0f}}<extra></extra>",
+    )
+
+
+def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
+    """Silhouette (mean ± spread of the samples), Davies–Bouldin and Calinski–Harabasz per k, stacked."""
+    metrics = result.sweep.metrics
+    ks = [m.k for m in metrics]
+    figure = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        subplot_titles=("silhouette (higher is better)", "Davies–Bouldin (lower is better)",
+                        "Calinski–Harabasz (higher is better)"),
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=ks,
+            y=[m.silhouette for m in metrics],
+            error_y={"type": "data", "array": [m.silhouette_spread for m in metrics], "visible": True},
+            mode="lines+markers",
+            name="silhouette",
+            hovertemplate="k=%{x}<br>silhouette %{y:.3f} ± %{error_y.array:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(x=ks, y=[m.davies_bouldin for m in metrics], mode="lines+markers", name="Davies–Bouldin",
+                   hovertemplate="k=%{x}<br>DBI %{y:.3f}<extra></extra>"),
+        row=2,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(x=ks, y=[m.calinski_harabasz for m in metrics], mode="lines+markers", name="Calinski–Harabasz",
+                   hovertemplate="k=%{x}<br>CH %{y:,.0f}<extra></extra>"),
+        row=3,
+        col=1,
+    )
+    best = result.sweep.best_silhouette_k
+    figure.add_trace(
+        go.Scatter(x=[best], y=[result.sweep.at(best).silhouette], mode="markers", name=f"best silhouette (k={best})",
+                   marker={"symbol": "star", "size": 16, "color": "#ff7f0e"}, hoverinfo="skip"),
+        row=1,
+        col=1,
+    )
+    figure.add_vline(x=active_k, line={"color": ACTIVE_COLOUR, "dash": "dot"})
+    figure.update_xaxes(dtick=1)
+    figure.update_xaxes(title="number of clusters k", row=3, col=1)
+    figure.update_layout(showlegend=False)
+    sample = result.sweep.silhouette_sample_size
+    return _base_layout(figure, f"Quality by k (silhouette on {sample:,} sampled songs; active k={active_k})", 560)
+
+
+def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
+    """Per-cluster silhouette of the sampled songs at k: a violin each, the run's mean as a line."""
+    model = result.models[k]
+    labels = model.labels[model.silhouette_rows]
+    figure = go.Figure()
+    for cluster in range(k):
+        values = model.silhouette_values[labels == cluster]
+        figure.add_trace(
+            go.Violin(
+                x=values,
+                name=cluster_label(names, cluster),
+                orientation="h",
+                line_color=cluster_colour(cluster),
+                box_visible=True,
+                meanline_visible=True,
+                points=False,
+                hoveron="violins+kde",
+            )
+        )
+    mean = float(model.silhouette_values.mean()) if model.silhouette_values.size else 0.0
+    figure.add_vline(x=mean, line={"color": "#444", "dash": "dash"}, annotation_text=f"mean {mean:.3f}")
+    figure.update_xaxes(title="silhouette of each sampled song", range=[-1, 1])
+    figure.update_layout(showlegend=False)
+    return _base_layout(figure, f"Silhouette per cluster at k={k}", 120 + 50 * k)
+
+
+def hover_features(result: RunResult) -> list[str]:
+    """The features that move a song most in the PCA plane: the ones its hover shows."""
+    loadings = result.pca.loadings
+    strength = np.hypot(loadings["PC1"], loadings["PC2"])
+    return list(strength.sort_values(ascending=False).index[:HOVER_FEATURE_COUNT])
+
+
+def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str]) -> go.Figure:
+    """Every song in the model's PCA plane, one WebGL trace per cluster so a legend click isolates it.
+
+    Per song the browser gets two short strings and the key features as float32 ``customdata``:
+    plotly sends float32 arrays as compact binary, and fixed-width numpy arrays are copied without a
+    Python loop, which keeps a 96k-song figure well under a second to build and encode.
+    """
+    model = result.models[k]
+    coords = result.pca.coords
+    features = hover_features(result)
+    songs, artists = song_hover_text(frame)
+    numbers = frame[features].to_numpy(dtype=np.float32)
+    template = (
+        "<b>%{text}</b><br>%{hovertext}<br>"
+        + "<br>".join(
+            f"{feature} %{{customdata[{i}]:{_number_format(frame[feature])}}}" for i, feature in enumerate(features)
+        )
+        + "<extra>%{fullData.name}</extra>"
+    )
+    figure = go.Figure()
+    for cluster in range(k):
+        members = np.flatnonzero(model.labels == cluster)
+        figure.add_trace(
+            go.Scattergl(
+                x=coords[members, 0],
+                y=coords[members, 1],
+                mode="markers",
+                name=cluster_label(names, cluster),
+                marker={"size": 4, "opacity": 0.6, "color": cluster_colour(cluster)},
+                text=songs[members],
+                hovertext=artists[members],
+                customdata=numbers[members],
+                hovertemplate=template,
+            )
+        )
+    ratio = result.pca.explained_variance_ratio
+    figure.update_xaxes(title=f"PC1 ({ratio[0]:.1%} of variance)")
+    figure.update_yaxes(title=f"PC2 ({ratio[1]:.1%} of variance)")
+    figure.update_layout(legend={"itemsizing": "constant", "title": {"text": "cluster (click to isolate)"}},
+                         uirevision=result.run_id)
+    return _base_layout(figure, f"{result.n_rows:,} songs in the PCA plane of the model, k={k}", 560)
+
+
+def song_hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Escaped song names and 'artist · genres' per song, cut to a hover's width, as numpy str arrays.
+
+    Markup stays in the hovertemplate: plotly's JSON writes every '<' and '/' as a 6-character escape.
+    """
+    genres = frame["genre_list"].map(lambda genre_list: ", ".join(genre_list[:2]) or "no genre")
+    song, artist, genre = (escape_column(column.astype("str").str.slice(0, HOVER_TEXT_WIDTH))
+                           for column in (frame["name_song"], frame["name_artists"], genres))
+    return song.to_numpy(dtype=str), (artist + " · " + genre).to_numpy(dtype=str)
+
+
+def _number_format(values: pd.Series) -> str:
+    """A d3 format that shows a feature's values in few characters: 0.653, -7.6, 1,234,567."""
+    return ".3~f" if values.abs().max() < 1000 else ",.0f"
+
+
+def loadings_figure(result: RunResult) -> go.Figure:
+    """Each feature's loading on PC1 and PC2 as an arrow from the origin: which way it pulls a song."""
+    loadings = result.pca.loadings
+    figure = go.Figure(
+        go.Scatter(
+            x=loadings["PC1"],
+            y=loadings["PC2"],
+            mode="markers+text",
+            text=[escape(feature) for feature in loadings.index],
+            textposition="top center",
+            marker={"size": 6, "color": "#1f77b4"},
+            hovertemplate="%{text}<br>PC1 %{x:.2f}<br>PC2 %{y:.2f}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    for feature, row in loadings.iterrows():
+        figure.add_annotation(x=row["PC1"], y=row["PC2"], ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y",
+                              showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#1f77b4", text="")
+    reach = float(np.abs(loadings[["PC1", "PC2"]].to_numpy()).max()) * 1.25 or 1.0
+    figure.update_xaxes(title="PC1 loading", range=[-reach, reach], zeroline=True)
+    figure.update_yaxes(title="PC2 loading", range=[-reach, reach], zeroline=True, scaleanchor="x")
+    return _base_layout(figure, "PCA loadings", 560)
+
+
+def _short_number(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
+    """Clusters × features coloured by z-score around 0; the hover adds the raw mean in the data's units."""
+    model = result.models[k]
+    features = list(model.zscores.columns)
+    labels = [cluster_label(names, cluster) for cluster in range(k)]
+    zscores = model.zscores.loc[range(k), features].to_numpy(dtype=float)
+    means = model.means_raw.loc[range(k), features].to_numpy(dtype=float)
+    reach = max(float(np.nanmax(np.abs(zscores))), 1.0)
+    figure = go.Figure(
+        go.Heatmap(
+            z=zscores,
+            x=features,
+            y=labels,
+            customdata=np.vectorize(_short_number, otypes=[object])(means),
+            colorscale="RdBu_r",
+            zmid=0,
+            zmin=-reach,
+            zmax=reach,
+            colorbar={"title": {"text": "z-score"}},
+            text=np.round(zscores, 1),
+            texttemplate="%{text}",
+            hovertemplate="%{y}<br>%{x}<br>z %{z:+.2f}σ<br>mean %{customdata}<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed", type="category")
+    figure.update_xaxes(tickangle=-35)
+    return _base_layout(figure, f"Cluster profiles at k={k} (z-scores, σ from the mean)", 160 + 40 * k)
+
+
+def distribution_figure(result: RunResult, frame: pd.DataFrame, k: int, feature: str,
+                        names: dict[int, str]) -> go.Figure:
+    """A feature's raw values per cluster over the run's seeded song sample (the silhouette sample)."""
+    model = result.models[k]
+    rows = model.silhouette_rows
+    values = frame[feature].to_numpy(dtype=float)[rows]
+    labels = model.labels[rows]
+    figure = go.Figure()
+    for cluster in range(k):
+        figure.add_trace(
+            go.Violin(
+                y=values[labels == cluster],
+                name=cluster_label(names, cluster),
+                line_color=cluster_colour(cluster),
+                box_visible=True,
+                meanline_visible=True,
+                points=False,
+            )
+        )
+    figure.update_yaxes(title=f"{escape(feature)} (raw units)")
+    figure.update_layout(showlegend=False)
+    return _base_layout(figure, f"{escape(feature)} per cluster ({rows.size:,} sampled songs)", 420)
+
+
+def sizes_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
+    """Songs per cluster, with each cluster's share of the run."""
+    sizes = result.models[k].sizes
+    total = int(sizes.sum()) or 1
+    figure = go.Figure(
+        go.Bar(
+            x=[cluster_label(names, cluster) for cluster in range(k)],
+            y=sizes,
+            marker_color=[cluster_colour(cluster) for cluster in range(k)],
+            text=[f"{size / total:.0%}" for size in sizes],
+            textposition="outside",
+            hovertemplate="%{x}<br>%{y:,} songs<extra></extra>",
+        )
+    )
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(title="songs")
+    return _base_layout(figure, f"Cluster sizes at k={k}", 320)

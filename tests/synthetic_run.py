@@ -1,0 +1,117 @@
+"""A small, real RunResult for figure and panel tests, fitted with scikit-learn on a seeded frame.
+
+Independent of the analysis pipeline on purpose: the figure and panel tests check drawing, so they
+build their input from plain sklearn fits and stay fast.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
+
+from analysis.result import (
+    AUDIO_FEATURES,
+    Breakdown,
+    ClusterModel,
+    DataReport,
+    KMetrics,
+    PCAResult,
+    RunParams,
+    RunResult,
+    SuggestedName,
+    SweepResult,
+    TransformRecord,
+)
+
+HOSTILE_SONG = "<img src=x onerror=alert(1)>"
+HOSTILE_ARTIST = "Tom & <b>Jerry</b>"
+ARTISTS = ("Abba", "Björk", "Cher", HOSTILE_ARTIST, "Daft Punk", "Enya")
+GENRES = ("pop", "rock", "jazz", "hoerspiel")
+
+
+def synthetic_frame(rows: int = 300, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    centre = rng.integers(0, 3, rows)
+    frame = pd.DataFrame({feature: rng.normal(centre * 2.0, 1.0) for feature in AUDIO_FEATURES})
+    frame["name_song"] = [f"song {i}" for i in range(rows)]
+    frame.loc[0, "name_song"] = HOSTILE_SONG
+    frame["name_artists"] = [ARTISTS[i % len(ARTISTS)] for i in range(rows)]
+    frame["genre_list"] = [(GENRES[i % len(GENRES)],) if i % 5 else () for i in range(rows)]
+    frame["genres"] = frame["genre_list"].map(repr)
+    return frame
+
+
+def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: int = 7) -> RunResult:
+    features = AUDIO_FEATURES
+    raw = frame[list(features)].to_numpy(dtype=float)
+    mean, scale = raw.mean(axis=0), raw.std(axis=0)
+    X = ((raw - mean) / scale).astype(np.float32)
+    sample_rows = np.sort(np.random.default_rng(seed).choice(len(frame), size=min(200, len(frame)), replace=False))
+    models, metrics = {}, []
+    for k in ks:
+        fit = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(X)
+        labels = fit.labels_.astype(np.int16)
+        silhouettes = silhouette_samples(X[sample_rows], labels[sample_rows])
+        metrics.append(KMetrics(k, float(fit.inertia_), float(silhouettes.mean()), 0.01,
+                                float(davies_bouldin_score(X, labels)), float(calinski_harabasz_score(X, labels))))
+        models[k] = _model(frame, features, labels, fit.cluster_centers_, sample_rows, silhouettes)
+    projection = PCA(n_components=2, random_state=seed).fit(X)
+    best = max(metrics, key=lambda m: m.silhouette).k
+    return RunResult(
+        run_id="synthetic-run",
+        dataset_id="synthetic-data",
+        dataset_name="synthetic.csv",
+        params=RunParams(k_min=min(ks), k_max=max(ks)),
+        data_report=DataReport("synthetic.csv", len(frame), len(frame)),
+        transform=TransformRecord(features, (), {}, tuple(mean), tuple(scale)),
+        sweep=SweepResult(tuple(metrics), knee_k=3, best_silhouette_k=best, recommended_k=3,
+                          reason="knee at 3", silhouette_sample_size=len(sample_rows)),
+        models=models,
+        pca=PCAResult(
+            coords=projection.transform(X).astype(np.float32),
+            explained_variance_ratio=tuple(float(r) for r in projection.explained_variance_ratio_),
+            loadings=pd.DataFrame(projection.components_.T, index=list(features), columns=["PC1", "PC2"]),
+        ),
+        timings={},
+    )
+
+
+def _model(frame, features, labels, centroids, sample_rows, silhouettes) -> ClusterModel:
+    k = len(centroids)
+    zscores = pd.DataFrame(centroids, columns=list(features))
+    means = frame[list(features)].groupby(labels).mean()
+    quantiles = frame[list(features)].groupby(labels).quantile([0.0, 0.25, 0.5, 0.75, 1.0])
+    top = {c: tuple((f, float(z)) for f, z in zscores.loc[c].abs().sort_values(ascending=False)[:3].items())
+           for c in range(k)}
+    names = tuple(SuggestedName(f"{top[c][0][0]} group {c}", f"{top[c][0][0]} {top[c][0][1]:+.1f}σ") for c in range(k))
+    return ClusterModel(
+        k=k,
+        labels=labels,
+        centroids=centroids,
+        sizes=np.bincount(labels, minlength=k).astype(np.int64),
+        means_raw=means,
+        zscores=zscores,
+        quantiles=quantiles,
+        top_features=top,
+        suggested_names=names,
+        silhouette_rows=sample_rows,
+        silhouette_values=silhouettes,
+        breakdown=_breakdown(frame, labels),
+    )
+
+
+def _breakdown(frame: pd.DataFrame, labels: np.ndarray) -> Breakdown:
+    songs = pd.DataFrame({"cluster": labels, "artist": frame["name_artists"], "genre": frame["genre_list"]})
+    artists = songs.groupby(["cluster", "artist"]).size().rename("songs").reset_index()
+    artists["share"] = artists["songs"] / artists.groupby("cluster")["songs"].transform("sum")
+    genres = songs.explode("genre").dropna().groupby(["cluster", "genre"]).size().rename("songs").reset_index()
+    genres["share"] = genres["songs"] / genres.groupby("cluster")["songs"].transform("sum")
+    spread = artists.groupby("artist").agg(clusters=("cluster", "nunique"), songs=("songs", "sum")).reset_index()
+    spread["counts"] = spread["artist"].map(
+        lambda a: " ".join(f"{c}:{n}" for c, n in artists[artists["artist"] == a][["cluster", "songs"]].to_numpy())
+    )
+    purity = genres.groupby("genre").agg(songs=("songs", "sum"), top_cluster=("cluster", "first")).reset_index()
+    purity["purity"] = 0.5
+    return Breakdown(artists, genres, spread.sort_values("clusters", ascending=False), purity)

@@ -1,0 +1,147 @@
+"""The plotly figure builders on a small real run: traces, names, markers and escaping of data text."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from analysis import figures
+from synthetic_run import HOSTILE_ARTIST, HOSTILE_SONG, synthetic_frame, synthetic_run
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+NAMES = {0: HOSTILE_NAME, 1: "Calm & quiet", 2: "Loud"}
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return synthetic_frame()
+
+
+@pytest.fixture(scope="module")
+def run(frame):
+    return synthetic_run(frame)
+
+
+def raw_markup_in(figure) -> bool:
+    """True when any text of the figure could render the hostile name as HTML."""
+    return "<img" in json.dumps(figure.to_plotly_json(), default=str)
+
+
+def test_elbow_marks_knee_recommended_and_active_k(run):
+    figure = figures.elbow_figure(run, active_k=4)
+    by_name = {trace.name: trace for trace in figure.data}
+    assert list(by_name["inertia"].x) == [2, 3, 4]
+    assert list(by_name["knee (k=3)"].x) == [3]
+    assert list(by_name["recommended (k=3)"].x) == [3]
+    assert list(by_name["active (k=4)"].x) == [4]
+    assert by_name["active (k=4)"].y[0] == run.sweep.at(4).inertia
+
+
+def test_elbow_without_a_knee_draws_no_knee_marker(run):
+    from dataclasses import replace
+
+    kneeless = replace(run, sweep=replace(run.sweep, knee_k=None))
+    names = [trace.name for trace in figures.elbow_figure(kneeless, 2).data]
+    assert not any(name.startswith("knee") for name in names)
+
+
+def test_silhouette_figure_has_spread_dbi_ch_and_the_active_k(run):
+    figure = figures.silhouette_figure(run, active_k=3)
+    by_name = {trace.name: trace for trace in figure.data}
+    assert list(by_name["silhouette"].error_y.array) == [m.silhouette_spread for m in run.sweep.metrics]
+    assert list(by_name["Davies–Bouldin"].y) == [m.davies_bouldin for m in run.sweep.metrics]
+    assert list(by_name["Calinski–Harabasz"].y) == [m.calinski_harabasz for m in run.sweep.metrics]
+    assert [shape.x0 for shape in figure.layout.shapes] == [3, 3, 3]
+
+
+def test_silhouette_distribution_has_one_violin_per_cluster_with_every_sampled_song(run):
+    figure = figures.silhouette_distribution_figure(run, 3, NAMES)
+    assert [trace.name for trace in figure.data] == ["&lt;img src=x onerror=alert(1)&gt;", "Calm &amp; quiet", "Loud"]
+    assert sum(len(trace.x) for trace in figure.data) == run.models[3].silhouette_values.size
+
+
+def test_pca_has_one_webgl_trace_per_cluster_holding_every_song(run, frame):
+    figure = figures.pca_figure(run, frame, 4, NAMES)
+    assert [trace.type for trace in figure.data] == ["scattergl"] * 4
+    assert [trace.name for trace in figure.data][1:] == ["Calm &amp; quiet", "Loud", "Cluster 3"]
+    assert sum(len(trace.x) for trace in figure.data) == len(frame)
+    assert list(map(len, (t.x for t in figure.data))) == list(run.models[4].sizes)
+    ratio = run.pca.explained_variance_ratio
+    assert figure.layout.xaxis.title.text == f"PC1 ({ratio[0]:.1%} of variance)"
+    assert figure.layout.yaxis.title.text == f"PC2 ({ratio[1]:.1%} of variance)"
+
+
+def test_pca_hover_names_song_artist_genre_and_key_features_escaped(run, frame):
+    figure = figures.pca_figure(run, frame, 2, NAMES)
+    cluster = run.models[2].labels[0]
+    trace = figure.data[cluster]
+    assert trace.text[0] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert trace.hovertext[0] == "Abba · no genre"
+    assert trace.customdata.shape == (len(trace.x), figures.HOVER_FEATURE_COUNT)
+    for feature in figures.hover_features(run):
+        assert feature in trace.hovertemplate
+    assert not raw_markup_in(figure)
+
+
+def test_hostile_artist_is_escaped_in_pca_hover(run, frame):
+    figure = figures.pca_figure(run, frame, 3, NAMES)
+    hovers = [text for trace in figure.data for text in trace.hovertext]
+    assert "Tom &amp; &lt;b&gt;Jerry&lt;/b&gt; · no genre" in hovers
+    assert not any(HOSTILE_ARTIST in text for text in hovers)
+
+
+def test_song_hover_text_is_cut_before_escaping(frame):
+    long = frame.head(1).copy()
+    long["name_song"] = ["&" * 100]
+    songs, _ = figures.song_hover_text(long)
+    assert songs[0] == "&amp;" * figures.HOVER_TEXT_WIDTH
+
+
+def test_loadings_point_to_each_feature(run):
+    figure = figures.loadings_figure(run)
+    assert list(figure.data[0].text) == list(run.pca.loadings.index)
+    assert len(figure.layout.annotations) == len(run.pca.loadings)
+
+
+def test_heatmap_colours_zscores_around_zero_with_raw_means_on_hover(run):
+    figure = figures.heatmap_figure(run, 3, NAMES)
+    heat = figure.data[0]
+    assert heat.zmid == 0
+    assert np.allclose(np.asarray(heat.z), run.models[3].zscores.to_numpy())
+    assert list(heat.y) == ["&lt;img src=x onerror=alert(1)&gt;", "Calm &amp; quiet", "Loud"]
+    energy = list(heat.x).index("energy")
+    assert heat.customdata[1][energy] == figures._short_number(run.models[3].means_raw.loc[1, "energy"])
+    assert "mean %{customdata}" in heat.hovertemplate
+    assert not raw_markup_in(figure)
+
+
+def test_distribution_shows_raw_values_of_the_sampled_songs_per_cluster(run, frame):
+    figure = figures.distribution_figure(run, frame, 3, "tempo", NAMES)
+    assert len(figure.data) == 3
+    model = run.models[3]
+    in_cluster_two = model.labels[model.silhouette_rows] == 2
+    assert np.allclose(figure.data[2].y, frame["tempo"].to_numpy()[model.silhouette_rows][in_cluster_two])
+
+
+def test_sizes_add_up_to_every_song(run, frame):
+    figure = figures.sizes_figure(run, 4, NAMES)
+    assert sum(figure.data[0].y) == len(frame)
+    assert figure.data[0].x[0] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_every_figure_serialises_without_raw_markup_from_data(run, frame):
+    built = [
+        figures.elbow_figure(run, 2),
+        figures.silhouette_figure(run, 2),
+        figures.silhouette_distribution_figure(run, 2, NAMES),
+        figures.pca_figure(run, frame, 2, NAMES),
+        figures.loadings_figure(run),
+        figures.heatmap_figure(run, 2, NAMES),
+        figures.distribution_figure(run, frame, 2, "energy", NAMES),
+        figures.sizes_figure(run, 2, NAMES),
+    ]
+    for figure in built:
+        assert not raw_markup_in(figure)
+        assert HOSTILE_SONG not in pio.to_json(figure, engine="json").replace("\\u003c", "<").replace("\\u003e", ">")
