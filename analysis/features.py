@@ -1,0 +1,68 @@
+"""The feature matrix the model is fitted in: chosen columns, optional log1p and clipping, then standard scaling.
+
+Only the chosen audio features ever enter the matrix: reference columns (ids, names, dates, genres)
+and categorical numbers (key, mode, time_signature, explicit) are rejected by ``RunParams.validate``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+from analysis.result import ParameterError, RunParams, TransformRecord
+
+
+def build_matrix(frame: pd.DataFrame, params: RunParams) -> tuple[np.ndarray, TransformRecord]:
+    """Return the scaled matrix ``X`` (float32, C-contiguous, rows x features) and how it was made.
+
+    Order: log1p on ``params.log_features``, clip at ``params.clip_percentiles`` (on
+    ``params.clip_features``, or every feature when that is empty), then StandardScaler.
+    """
+    features = tuple(params.features)
+    values = _raw_values(frame, features)
+    _apply_log1p(values, features, params.log_features)
+    clip_bounds = _apply_clip(values, features, params)
+    scaler = StandardScaler().fit(values)
+    matrix = np.ascontiguousarray(scaler.transform(values), dtype=np.float32)
+    record = TransformRecord(
+        features=features,
+        log_features=tuple(f for f in features if f in params.log_features),
+        clip_bounds=clip_bounds,
+        scaler_mean=tuple(float(v) for v in scaler.mean_),
+        scaler_scale=tuple(float(v) for v in scaler.scale_),
+    )
+    return matrix, record
+
+
+def _raw_values(frame: pd.DataFrame, features: tuple[str, ...]) -> np.ndarray:
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise ParameterError(f"the data has no column(s) {', '.join(missing)}")
+    values = frame.loc[:, list(features)].to_numpy(dtype=np.float64, copy=True)
+    bad_rows, bad_cols = np.nonzero(~np.isfinite(values))
+    if bad_rows.size:
+        column = features[bad_cols[0]]
+        raise ParameterError(f"feature {column} is missing or not finite in {bad_rows.size} value(s)")
+    return values
+
+
+def _apply_log1p(values: np.ndarray, features: tuple[str, ...], log_features: tuple[str, ...]) -> None:
+    for name in log_features:
+        column = features.index(name)
+        lowest = values[:, column].min()
+        if lowest <= -1:
+            raise ParameterError(f"log1p needs {name} above -1, but it goes down to {lowest:g}; drop it from the log features")
+        values[:, column] = np.log1p(values[:, column])
+
+
+def _apply_clip(values: np.ndarray, features: tuple[str, ...], params: RunParams) -> dict[str, tuple[float, float]]:
+    if params.clip_percentiles is None:
+        return {}
+    targets = params.clip_features or features
+    columns = [features.index(name) for name in targets]
+    lows, highs = np.percentile(values[:, columns], params.clip_percentiles, axis=0)
+    bounds = {}
+    for name, column, low, high in zip(targets, columns, lows, highs):
+        np.clip(values[:, column], low, high, out=values[:, column])
+        bounds[name] = (float(low), float(high))
+    return bounds
