@@ -1,0 +1,93 @@
+"""Cluster names: the rule a name follows, and the names file the dashboard downloads and ``amc cluster --names`` reads.
+
+The file is JSON: ``{"run_id": "...", "k": 4, "names": {"0": "Party", "1": "Calm"}}``. It may name
+only some clusters; ``run_id`` says where it came from and is not required to match (the same
+naming can serve another run at the same k).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_NAME_LENGTH = 60
+MAX_NAMES_FILE_CHARS = 200_000
+
+
+class NamesFileError(ValueError):
+    """A names file that cannot be used; the message is one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class NamesFile:
+    run_id: str | None
+    k: int
+    names: dict[int, str]  # cluster -> clean name, only the clusters the file names
+
+
+def clean_name(name: str) -> str:
+    """The name as stored: runs of whitespace become one space, trimmed; raises ValueError when unusable."""
+    text = " ".join(str(name).split())
+    if not text:
+        raise ValueError("a cluster name cannot be empty")
+    if len(text) > MAX_NAME_LENGTH:
+        raise ValueError(f"a cluster name has at most {MAX_NAME_LENGTH} characters, this one has {len(text)}")
+    return text
+
+
+def names_file_text(run_id: str, k: int, names: Mapping[int, str]) -> str:
+    payload = {"run_id": run_id, "k": k, "names": {str(c): names[c] for c in sorted(names)}}
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def parse_names_file(text: str | bytes, source: str = "names file") -> NamesFile:
+    """Read and check a names file; every problem raises ``NamesFileError`` naming ``source``."""
+    try:
+        return _parse(text)
+    except NamesFileError as error:
+        raise NamesFileError(f"{source}: {error}") from None
+
+
+def _parse(text: str | bytes) -> NamesFile:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise NamesFileError(f"not UTF-8 text (byte {error.start})") from None
+    if len(text) > MAX_NAMES_FILE_CHARS:
+        raise NamesFileError(f"too large for a names file ({len(text):,} characters)")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NamesFileError(f"not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    if not isinstance(payload, dict):
+        raise NamesFileError('expected an object like {"k": 4, "names": {"0": "Party"}}')
+    k = payload.get("k")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise NamesFileError(f'"k" must be a whole number of clusters, got {k!r}')
+    run_id = payload.get("run_id")
+    if run_id is not None and not isinstance(run_id, str):
+        raise NamesFileError(f'"run_id" must be text, got {run_id!r}')
+    names = payload.get("names")
+    if not isinstance(names, dict):
+        raise NamesFileError('"names" must be an object of cluster number -> name')
+    return NamesFile(run_id=run_id, k=k, names=_checked_names(names, k))
+
+
+def _checked_names(names: dict, k: int) -> dict[int, str]:
+    checked: dict[int, str] = {}
+    for key, name in names.items():
+        if not (key.isascii() and key.isdigit()) or key != str(int(key)) or int(key) >= k:
+            raise NamesFileError(f"cluster {key!r} is not one of 0..{k - 1}")
+        if not isinstance(name, str):
+            raise NamesFileError(f"the name of cluster {key} must be text, got {name!r}")
+        try:
+            checked[int(key)] = clean_name(name)
+        except ValueError as error:
+            raise NamesFileError(f"cluster {key}: {error}") from None
+    seen: dict[str, int] = {}
+    for cluster, name in sorted(checked.items()):
+        other = seen.setdefault(name.casefold(), cluster)
+        if other != cluster:
+            raise NamesFileError(f"clusters {other} and {cluster} are both named {name!r}")
+    return checked
