@@ -333,3 +333,19 @@ def sizes_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
     figure.update_xaxes(type="category")
     figure.update_yaxes(title="songs")
     return _base_layout(figure, f"Cluster sizes at k={k}", 320)
+
+
+def artist_spread_figure(counts: np.ndarray, names: dict[int, str], query: str) -> go.Figure:
+    """How many songs of the artists matching ``query`` fall in each cluster."""
+    clusters = range(len(counts))
+    figure = go.Figure(
+        go.Bar(
+            x=[cluster_label(names, cluster) for cluster in clusters],
+            y=counts,
+            marker_color=[cluster_colour(cluster) for cluster in clusters],
+            hovertemplate="%{x}<br>%{y:,} songs<extra></extra>",
+        )
+    )
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(title="songs")
+    return _base_layout(figure, f"Songs of artists matching “{escape(query)}” per cluster", 300)

@@ -11,6 +11,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
+from analysis.dataset import Dataset
 from analysis.result import (
     AUDIO_FEATURES,
     Breakdown,
@@ -41,6 +42,11 @@ def synthetic_frame(rows: int = 300, seed: int = 7) -> pd.DataFrame:
     frame["genre_list"] = [(GENRES[i % len(GENRES)],) if i % 5 else () for i in range(rows)]
     frame["genres"] = frame["genre_list"].map(repr)
     return frame
+
+
+def synthetic_dataset(frame: pd.DataFrame) -> Dataset:
+    report = DataReport("synthetic.csv", len(frame), len(frame))
+    return Dataset("synthetic.csv", "synthetic-data", frame.astype("str"), frame, report)
 
 
 def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: int = 7) -> RunResult:

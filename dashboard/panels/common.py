@@ -1,0 +1,41 @@
+"""What the built-in panels share: graphs with one look, and reading the browser's run state in a callback."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dash import dcc
+from dash.exceptions import PreventUpdate
+
+from analysis.result import RunResult
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+
+def graph(component_id: dict, figure, **config) -> dcc.Graph:
+    return dcc.Graph(id=component_id, figure=figure, config={**GRAPH_CONFIG, **config})
+
+
+@dataclass(frozen=True)
+class CurrentRun:
+    """The stored run the browser shows, at its active k, with the team's names."""
+
+    run_id: str
+    dataset_id: str
+    k: int
+    result: RunResult
+    names: dict[int, str]
+    names_version: int
+
+
+def current_run(store, state: dict | None) -> CurrentRun:
+    """Reads the run named by ``run-state``; a callback with no usable run changes nothing."""
+    if not state or not state.get("run_id"):
+        raise PreventUpdate
+    result = store.get_run(state["run_id"])
+    if result is None:
+        raise PreventUpdate
+    k = int(state.get("k") or result.chosen_k)
+    if k not in result.models:
+        raise PreventUpdate
+    sheet = store.get_names(result.run_id, k)
+    return CurrentRun(result.run_id, state.get("dataset_id") or result.dataset_id, k, result, sheet.names,
+                      sheet.version)

@@ -1,0 +1,178 @@
+"""Cluster naming panel: each cluster's suggested name, its reason, size and profile, an editable name
+saved in the results store, and the history of changes with a revert per change.
+
+Saves are conflict-safe: the store refuses a save based on an outdated version of the names, the
+panel shows whose name won and keeps the user's text, so a second Save replaces it deliberately.
+"""
+from __future__ import annotations
+
+import time
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from analysis.figures import cluster_colour
+from dashboard.ids import RUN_STATE
+from dashboard.panels.common import current_run
+from dashboard.panels.registry import Panel, RunView
+from dashboard.store import MAX_NAME_LENGTH, InvalidName, NameConflict, UnknownRun
+
+SHOWN_FEATURES = 3
+
+
+def part(name: str, **keys) -> dict:
+    return {**PANEL.part_id(name), **keys}
+
+
+def layout(view: RunView):
+    model = view.result.models[view.k]
+    total = int(model.sizes.sum()) or 1
+    return html.Div(
+        [
+            dcc.Store(id=part("base"), data=view.names_version),
+            html.Div(id=part("alert")),
+            *[cluster_row(view, cluster, int(model.sizes[cluster]), total) for cluster in range(view.k)],
+            html.H6("Changes", className="mt-3"),
+            html.Div(id=part("history")),
+        ]
+    )
+
+
+def cluster_row(view: RunView, cluster: int, size: int, total: int) -> dbc.Card:
+    model = view.result.models[view.k]
+    suggestion = model.suggested_names[cluster]
+    profile = ", ".join(f"{feature} {z:+.1f}σ" for feature, z in model.top_features[cluster][:SHOWN_FEATURES])
+    swatch = html.Span(className="d-inline-block rounded-circle me-2",
+                       style={"width": "0.8rem", "height": "0.8rem", "background": cluster_colour(cluster)})
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.Div([swatch, html.Strong(f"Cluster {cluster}"),
+                                      html.Span(f" · {size:,} songs ({size / total:.0%})", className="text-muted")]),
+                            html.Div(["Suggested: ", html.Em(suggestion.name), f" ({suggestion.reason})"],
+                                     className="small"),
+                            html.Div(f"Profile: {profile}", className="small text-muted"),
+                        ],
+                        md=6,
+                    ),
+                    dbc.Col(
+                        dbc.InputGroup(
+                            [
+                                dbc.Input(id=part("name", cluster=cluster), value=view.names.get(cluster, ""),
+                                          maxlength=MAX_NAME_LENGTH, type="text"),
+                                dbc.Button("Save", id=part("save", cluster=cluster), color="primary"),
+                            ]
+                        ),
+                        md=6,
+                        className="align-self-center",
+                    ),
+                ]
+            )
+        ),
+        className="mb-2",
+    )
+
+
+def history_list(sheet) -> html.Div:
+    if not sheet.history:
+        return html.P("No names changed yet: the suggested names are in use.", className="text-muted small")
+    return dbc.ListGroup(
+        [
+            dbc.ListGroupItem(
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                html.Span(f"v{change.version} · {when(change.at)} · cluster {change.cluster}: "),
+                                html.Span(change.old), " → ", html.Strong(change.new),
+                            ]
+                        ),
+                        dbc.Col(
+                            dbc.Button("Revert", id=part("revert", version=change.version), size="sm",
+                                       color="secondary", outline=True),
+                            width="auto",
+                        ),
+                    ],
+                    className="align-items-center",
+                )
+            )
+            for change in reversed(sheet.history)
+        ],
+        flush=True,
+    )
+
+
+def when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+
+
+def alert(message: str, colour: str) -> dbc.Alert:
+    return dbc.Alert(message, color=colour, dismissable=True, className="mb-2")
+
+
+def register(app, store) -> None:
+    @app.callback(
+        Output(part("history"), "children"),
+        Input(part("base"), "data"),
+        State(RUN_STATE, "data"),
+    )
+    def show_history(_base, state):
+        run = current_run(store, state)
+        return history_list(store.get_names(run.run_id, run.k))
+
+    @app.callback(
+        Output(RUN_STATE, "data", allow_duplicate=True),
+        Output(part("alert"), "children"),
+        Output(part("base"), "data"),
+        Input(part("save", cluster=ALL), "n_clicks"),
+        Input(part("name", cluster=ALL), "n_submit"),
+        Input(part("revert", version=ALL), "n_clicks"),
+        State(part("name", cluster=ALL), "value"),
+        State(part("name", cluster=ALL), "id"),
+        State(part("base"), "data"),
+        State(RUN_STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def change_names(_saves, _submits, _reverts, values, ids, base_version, state):
+        trigger = ctx.triggered_id
+        if trigger is None or not ctx.triggered[0]["value"]:
+            raise PreventUpdate  # a button appearing in the page, not a click
+        typed = {item["cluster"]: value for item, value in zip(ids, values)}
+        return apply_change(store, state, dict(trigger), typed, base_version)
+
+
+def apply_change(store, state: dict, trigger: dict, typed: dict[int, str | None], base_version: int):
+    """Saves the name typed for the clicked cluster, or reverts the clicked change.
+
+    Returns (run-state, alert, base version): the run state changes only when the names did, so
+    every panel redraws with them; a refusal leaves the page as it is and says why.
+    """
+    run = current_run(store, state)
+    try:
+        if trigger["part"] == "revert":
+            sheet = store.revert(run.run_id, run.k, trigger["version"], base_version)
+        else:
+            sheet = store.rename(run.run_id, run.k, trigger["cluster"], typed.get(trigger["cluster"]) or "",
+                                 base_version)
+    except NameConflict as conflict:
+        message = f"{conflict}. Save again to replace their name with yours."
+        return no_update, alert(message, "warning"), conflict.current.version
+    except (InvalidName, UnknownRun) as refused:
+        return no_update, alert(str(refused), "danger"), no_update
+    if sheet.version == run.names_version:
+        return no_update, alert("Nothing changed: that is already the name.", "info"), no_update
+    return {**state, "names_version": sheet.version}, None, sheet.version
+
+
+PANEL = Panel(
+    name="naming",
+    title="Cluster naming",
+    needs=frozenset({"models"}),
+    layout=layout,
+    register=register,
+    order=50,
+)

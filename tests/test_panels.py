@@ -1,0 +1,166 @@
+"""The six built-in panels: their layouts on a small real run, and their callbacks against a real store."""
+from __future__ import annotations
+
+import dash
+import pytest
+from dash import dcc, no_update
+
+from dashboard.panels import artists, elbow, heatmap, naming
+from dashboard.panels.registry import RunView, builtin_panels
+from dashboard.store import ResultsStore
+from synthetic_run import HOSTILE_ARTIST, synthetic_dataset, synthetic_frame, synthetic_run
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+EXPECTED_PARTS = {
+    "elbow": {"graph", "k"},
+    "silhouette": {"by-k", "per-cluster"},
+    "pca": {"scatter", "loadings", "loadings-table"},
+    "heatmap": {"heatmap", "feature", "distribution", "sizes"},
+    "naming": {"base", "alert", "history", "name", "save"},
+    "artists": {"top-artists", "top-genres", "spanning", "search", "found"},
+}
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return synthetic_frame()
+
+
+@pytest.fixture(scope="module")
+def run(frame):
+    return synthetic_run(frame)
+
+
+@pytest.fixture
+def store(tmp_path, run, frame):
+    store = ResultsStore.open(tmp_path / "store")
+    store.put_run(run)
+    store.put_dataset(synthetic_dataset(frame))
+    return store
+
+
+@pytest.fixture
+def state(run):
+    return {"dataset_id": run.dataset_id, "run_id": run.run_id, "k": 3, "names_version": 0}
+
+
+def view_of(run, frame, k=3, names=None) -> RunView:
+    names = names or {cluster: suggestion.name for cluster, suggestion in enumerate(run.models[k].suggested_names)}
+    return RunView(result=run, k=k, names=names, frame=frame)
+
+
+def components(tree):
+    """Every component of a layout, depth first."""
+    yield tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and hasattr(child, "to_plotly_json"):
+            yield from components(child)
+
+
+def parts_of(tree, panel_name):
+    return {c.id["part"] for c in components(tree) if isinstance(getattr(c, "id", None), dict)
+            and c.id.get("panel") == panel_name}
+
+
+@pytest.mark.parametrize("panel", builtin_panels(), ids=lambda panel: panel.name)
+def test_layout_has_its_parts_and_draws_real_figures(panel, run, frame):
+    tree = panel.layout(view_of(run, frame))
+    assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
+    for graph in (c for c in components(tree) if isinstance(c, dcc.Graph)):
+        assert len(graph.figure.data) > 0, graph.id
+
+
+def test_layouts_follow_the_views_k_and_names(run, frame):
+    names = {0: "Quiet", 1: "Loud", 2: "Spoken", 3: "Fast"}
+    tree = builtin_panels()[2].layout(view_of(run, frame, k=4, names=names))
+    scatter = next(c for c in components(tree) if isinstance(c, dcc.Graph) and c.id["part"] == "scatter")
+    assert [trace.name for trace in scatter.figure.data] == ["Quiet", "Loud", "Spoken", "Fast"]
+
+
+def test_naming_layout_shows_every_cluster_with_its_name_in_an_input(run, frame):
+    names = {0: HOSTILE_NAME, 1: "Loud", 2: "Spoken"}
+    tree = naming.layout(view_of(run, frame, names=names))
+    inputs = {c.id["cluster"]: c.value for c in components(tree) if getattr(c, "id", {}) and
+              isinstance(c.id, dict) and c.id["part"] == "name"}
+    assert inputs == names
+
+
+def test_every_panel_registers_its_callbacks_on_one_app(store):
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    for panel in builtin_panels():
+        if panel.register:
+            panel.register(app, store)
+    outputs = " ".join(app.callback_map)
+    for part in ('"heatmap","part":"distribution"', '"naming","part":"history"', '"naming","part":"alert"',
+                 '"artists","part":"found"'):
+        assert part in outputs
+    assert outputs.count("run-state.data@") == 2  # elbow's k and naming's version, both beside the shell's own
+
+
+def test_choosing_a_k_in_the_sweep_makes_it_active(store, state):
+    assert elbow.switch_k(store, state, 4) == {**state, "k": 4, "names_version": 0}
+    assert elbow.switch_k(store, state, 3) is no_update
+    assert elbow.switch_k(store, state, 9) is no_update
+    assert elbow.clicked_k({"points": [{"x": 2, "y": 10.0, "curveNumber": 0}]}) == 2
+
+
+def test_saving_a_name_bumps_the_version_every_panel_redraws_from(store, state, run):
+    new_state, message, base = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "  Loud  "}, 0)
+    assert new_state == {**state, "names_version": 1} and message is None and base == 1
+    assert store.get_names(run.run_id, 3).names[1] == "Loud"
+
+
+def test_a_stale_save_shows_the_conflict_and_keeps_the_page(store, state, run):
+    store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
+    new_state, message, base = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "Mine"}, 0)
+    assert new_state is no_update and base == 1
+    assert "Theirs" in message.children and message.color == "warning"
+    again, _, _ = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "Mine"}, base)
+    assert again["names_version"] == 2 and store.get_names(run.run_id, 3).names[1] == "Mine"
+
+
+@pytest.mark.parametrize("typed", ["", "x" * 61])
+def test_an_invalid_name_is_refused_with_the_stores_reason(store, state, typed):
+    new_state, message, base = naming.apply_change(store, state, {"part": "save", "cluster": 0}, {0: typed}, 0)
+    assert new_state is no_update and base is no_update and message.color == "danger" and message.children
+
+
+def test_reverting_a_change_restores_the_old_name(store, state, run):
+    before = store.get_names(run.run_id, 3).names[2]
+    store.rename(run.run_id, 3, 2, "Temporary", base_version=0)
+    new_state, _, _ = naming.apply_change(store, {**state, "names_version": 1}, {"part": "revert", "version": 1}, {}, 1)
+    assert new_state["names_version"] == 2 and store.get_names(run.run_id, 3).names[2] == before
+    history = naming.history_list(store.get_names(run.run_id, 3))
+    assert len(history.children) == 2
+
+
+def test_artist_search_is_a_case_insensitive_substring_with_counts_per_cluster(run, frame):
+    names = {0: "A", 1: "B", 2: "C"}
+    found = artists.search_results(frame, run.models[3].labels, 3, names, "tom & <B>")
+    parts = {c.id["part"]: c for c in components(found) if isinstance(getattr(c, "id", None), dict)}
+    songs_of_artist = int((frame["name_artists"] == HOSTILE_ARTIST).sum())
+    assert sum(parts["search-graph"].figure.data[0].y) == songs_of_artist
+    assert len(parts["search-songs"].children[1].children) == min(songs_of_artist, artists.SONGS_LISTED)
+
+
+def test_artist_search_lists_at_most_fifty_songs(run, frame):
+    found = artists.search_results(frame, run.models[2].labels, 2, {}, "A")
+    table = next(c for c in components(found) if getattr(c, "id", None) == artists.PANEL.part_id("search-songs"))
+    assert len(table.children[1].children) == artists.SONGS_LISTED
+
+
+def test_artist_search_without_a_match_says_so(run, frame):
+    found = artists.search_results(frame, run.models[2].labels, 2, {}, "nobody at all")
+    assert "nobody at all" in found.children
+
+
+def test_spanning_artists_show_cluster_names(run, frame):
+    assert artists.named_counts("0:12 2:4", {0: "Loud", 2: "Calm"}) == "Loud: 12 · Calm: 4"
+
+
+def test_heatmap_starts_on_the_feature_that_separates_clusters_most(run, frame):
+    view = view_of(run, frame)
+    zscores = run.models[3].zscores
+    spread = zscores.max() - zscores.min()
+    assert heatmap.most_separating_feature(view) == spread.idxmax()
