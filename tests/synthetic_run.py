@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
@@ -42,6 +43,16 @@ def synthetic_frame(rows: int = 300, seed: int = 7) -> pd.DataFrame:
     frame["genre_list"] = [(GENRES[i % len(GENRES)],) if i % 5 else () for i in range(rows)]
     frame["genres"] = frame["genre_list"].map(repr)
     return frame
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return synthetic_frame()
+
+
+@pytest.fixture(scope="module")
+def run(frame) -> RunResult:
+    return synthetic_run(frame)
 
 
 def synthetic_dataset(frame: pd.DataFrame) -> Dataset:

@@ -8,20 +8,10 @@ import plotly.io as pio
 import pytest
 
 from analysis import figures
-from synthetic_run import HOSTILE_ARTIST, HOSTILE_SONG, synthetic_frame, synthetic_run
+from synthetic_run import HOSTILE_ARTIST, HOSTILE_SONG, frame, run  # noqa: F401 (fixtures)
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 NAMES = {0: HOSTILE_NAME, 1: "Calm & quiet", 2: "Loud"}
-
-
-@pytest.fixture(scope="module")
-def frame():
-    return synthetic_frame()
-
-
-@pytest.fixture(scope="module")
-def run(frame):
-    return synthetic_run(frame)
 
 
 def raw_markup_in(figure) -> bool:

@@ -8,7 +8,7 @@ from dash import dcc, no_update
 from dashboard.panels import artists, elbow, heatmap, naming
 from dashboard.panels.registry import RunView, builtin_panels
 from dashboard.store import ResultsStore
-from synthetic_run import HOSTILE_ARTIST, synthetic_dataset, synthetic_frame, synthetic_run
+from synthetic_run import HOSTILE_ARTIST, frame, run, synthetic_dataset  # noqa: F401 (fixtures)
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 EXPECTED_PARTS = {
@@ -19,16 +19,6 @@ EXPECTED_PARTS = {
     "naming": {"base", "alert", "history", "name", "save"},
     "artists": {"top-artists", "top-genres", "spanning", "search", "found"},
 }
-
-
-@pytest.fixture(scope="module")
-def frame():
-    return synthetic_frame()
-
-
-@pytest.fixture(scope="module")
-def run(frame):
-    return synthetic_run(frame)
 
 
 @pytest.fixture
