@@ -259,12 +259,14 @@ def _numeric_column(text: pd.Series, column: str, name: str, lines: np.ndarray) 
 
 
 def _rows_to_keep(numbers: dict[str, np.ndarray], actions: list[DataAction], lines: np.ndarray) -> np.ndarray:
+    # Non-finite values are missing ones (imputed later), never reasons to drop a row.
     drop = np.zeros(len(lines), dtype=bool)
     for column in PROBABILITY_COLUMNS:
-        outside = (numbers[column] < 0) | (numbers[column] > 1)
+        values = numbers[column]
+        outside = np.isfinite(values) & ((values < 0) | (values > 1))
         _note(actions, column, "is outside 0..1", "dropped the row", outside, lines)
         drop |= outside
-    not_positive = numbers["duration_ms"] <= 0
+    not_positive = np.isfinite(numbers["duration_ms"]) & (numbers["duration_ms"] <= 0)
     _note(actions, "duration_ms", "is 0 or negative", "dropped the row", not_positive, lines)
     return ~(drop | not_positive)
 
