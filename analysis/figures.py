@@ -250,9 +250,12 @@ def loadings_figure(result: RunResult) -> go.Figure:
             showlegend=False,
         )
     )
-    for feature, row in loadings.iterrows():
-        figure.add_annotation(x=row["PC1"], y=row["PC2"], ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y",
-                              showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#1f77b4", text="")
+    arrows = [
+        {"x": pc1, "y": pc2, "ax": 0, "ay": 0, "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "",
+         "showarrow": True, "arrowhead": 2, "arrowwidth": 1.5, "arrowcolor": "#1f77b4"}
+        for pc1, pc2 in zip(loadings["PC1"], loadings["PC2"])
+    ]
+    figure.update_layout(annotations=arrows)
     reach = float(np.abs(loadings[["PC1", "PC2"]].to_numpy()).max()) * 1.25 or 1.0
     figure.update_xaxes(title="PC1 loading", range=[-reach, reach], zeroline=True)
     figure.update_yaxes(title="PC2 loading", range=[-reach, reach], zeroline=True, scaleanchor="x")
