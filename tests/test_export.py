@@ -1,0 +1,168 @@
+"""The one export writer: formulas defused, everything else exactly as the user gave it."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.dataset import load_csv
+from analysis.export import clustered_frame, csv_chunks, neutralise, safe_filename, spotify_uris, write_csv
+
+SPREADSHEET_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def is_formula(cell: str) -> bool:
+    return cell.startswith(SPREADSHEET_FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell)
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ('=HYPERLINK("http://x.example","click")', '\'=HYPERLINK("http://x.example","click")'),
+        ("+SUM(A1:A9)", "'+SUM(A1:A9)"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("\n=1", "'\n=1"),
+        ("-", "'-"),
+        ("- Intro", "'- Intro"),
+        ("-inf", "'-inf"),
+        ("+1\n=2", "'+1\n=2"),
+        ("-3.5", "-3.5"),
+        ("+3", "+3"),
+        ("-.5", "-.5"),
+        ("1.55E-05", "1.55E-05"),
+        ("-1.55E-05", "-1.55E-05"),
+        ("-13.757", "-13.757"),
+        ("0", "0"),
+        ("", ""),
+        ("La Java", "La Java"),
+        ("a=b", "a=b"),
+        ("Ça c'est Paris", "Ça c'est Paris"),
+        ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),
+    ],
+)
+def test_neutralise(cell, written):
+    assert neutralise(cell) == written
+
+
+def test_whole_columns_and_headers_are_neutralised_like_single_cells():
+    cells = ["=1+2", "-3.5", "@x", "plain", "-", "1.55E-05", "\n=1", "+4"]
+    frame = pd.DataFrame({"=bad header": cells, "-3.5": cells, "ok": cells})
+    rows = list(csv.reader(io.StringIO(b"".join(csv_chunks(frame)).decode("utf-8"), newline="")))
+    assert rows[0] == ["'=bad header", "-3.5", "ok"]
+    assert [row[0] for row in rows[1:]] == [neutralise(cell) for cell in cells]
+
+
+def test_csv_is_utf8_rfc4180_with_crlf_and_streams_in_chunks():
+    frame = pd.DataFrame({"name": ['What A Wonderful "World"', "a, b", "two\nlines", "中文 ไทย"], "n": ["1", "2", "3", "4"]})
+    chunks = list(csv_chunks(frame, chunk_rows=3))
+    assert len(chunks) == 3  # header, then rows 1-3, then row 4
+    assert all(isinstance(chunk, bytes) for chunk in chunks)
+    assert b"".join(chunks) == (
+        'name,n\r\n"What A Wonderful ""World""",1\r\n"a, b",2\r\n"two\nlines",3\r\n中文 ไทย,4\r\n'.encode("utf-8")
+    )
+
+
+def test_typed_and_missing_cells_are_written_as_text():
+    frame = pd.DataFrame({"cluster": [0, 1], "score": [-0.25, np.nan]})
+    assert b"".join(csv_chunks(frame)) == b"cluster,score\r\n0,-0.25\r\n1,\r\n"
+
+
+def test_real_sample_round_trip_keeps_every_cell(sample_csv, tmp_path):
+    dataset = load_csv(sample_csv)
+    labels = np.arange(len(dataset.frame)) % 3
+    names = {0: "Chill Acoustic", 1: "=HYPERLINK(\"x\")", 2: "Ünïcødé 中文"}
+    path = tmp_path / "clustered.csv"
+    write_csv(clustered_frame(dataset, labels, names), path)
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with sample_csv.open(newline="", encoding="utf-8") as handle:
+        original = list(csv.reader(handle))
+    assert rows[0] == original[0] + ["cluster", "cluster_name"]
+    for written, given in zip(rows[1:], original[1:], strict=True):
+        for out, cell in zip(written, given):
+            assert out == ("'" + cell if is_formula(cell) else cell)
+    assert [row[-2] for row in rows[1:4]] == ["0", "1", "2"]
+    assert [row[-1] for row in rows[1:4]] == ["Chill Acoustic", "'=HYPERLINK(\"x\")", "Ünïcødé 中文"]
+    assert load_csv(path).raw.drop(columns=["cluster", "cluster_name"]).equals(dataset.raw)
+
+
+def test_real_sample_negative_numbers_stay_numbers(sample_csv):
+    dataset = load_csv(sample_csv)
+    written = b"".join(csv_chunks(dataset.raw)).decode("utf-8")
+    assert "'-" not in written
+    assert written.replace("\r\n", "\n") == sample_csv.read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+def test_rows_dropped_by_the_loader_keep_blank_labels(tmp_path):
+    content = (
+        "id_songs,name_song,popularity_songs,duration_ms,explicit,id_artists,release_date,danceability,energy,key,"
+        "loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,time_signature,followers,"
+        "genres,name_artists,popularity_artists\r\n"
+        "a1,One,1,1000,0,x,1999,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,100,4,10,[],A,1\r\n"
+        "a2,Two,1,-1,0,x,1999,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,100,4,10,[],A,1\r\n"
+        "a3,Three,1,1000,0,x,1999,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,100,4,10,[],A,1\r\n"
+    ).encode()
+    dataset = load_csv(content)
+    frame = clustered_frame(dataset, np.array([1, 0], dtype=np.int16), {0: "Zero", 1: "One"})
+    assert frame["cluster"].tolist() == ["1", "", "0"]
+    assert frame["cluster_name"].tolist() == ["One", "", "Zero"]
+    assert frame["duration_ms"].tolist() == ["1000", "-1", "1000"]
+
+
+def test_a_reuploaded_export_gets_its_labels_replaced_not_repeated(sample_csv, tmp_path):
+    dataset = load_csv(sample_csv)
+    path = tmp_path / "first.csv"
+    write_csv(clustered_frame(dataset, np.zeros(len(dataset.frame), dtype=int), {0: "old"}), path)
+    again = clustered_frame(load_csv(path), np.ones(len(dataset.frame), dtype=int), {1: "new"})
+    assert list(again.columns).count("cluster") == 1
+    assert set(again["cluster_name"]) == {"new"}
+
+
+def test_labels_must_match_the_kept_rows(sample_csv):
+    dataset = load_csv(sample_csv)
+    with pytest.raises(ValueError, match="3 labels for 651 kept rows"):
+        clustered_frame(dataset, np.zeros(3, dtype=int), {})
+
+
+def test_write_csv_leaves_no_partial_file(tmp_path):
+    path = tmp_path / "out.csv"
+    write_csv(pd.DataFrame({"a": ["1"]}), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+    with pytest.raises(AttributeError):
+        write_csv("not a frame", tmp_path / "broken.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_spotify_uris_one_line_per_song():
+    frame = pd.DataFrame({"id_songs": ["0IA0Hju8CAgYfV1hwhidBH", " 1b8HZQCqcqwbzlA1jRTp6E ", "", "bad id\n=1"]})
+    assert spotify_uris(frame) == "spotify:track:0IA0Hju8CAgYfV1hwhidBH\nspotify:track:1b8HZQCqcqwbzlA1jRTp6E\n"
+    assert spotify_uris(frame.iloc[:0]) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "suffix", "filename"),
+    [
+        ("Chill Acoustic", "csv", "Chill-Acoustic.csv"),
+        ("My Mix: <2024> / vol.2", ".txt", "My-Mix-2024-vol.2.txt"),
+        ("../../etc/passwd", "csv", "etc-passwd.csv"),
+        ("เพลงช้า", "csv", "เพลงช้า.csv"),
+        ("Ночь", "csv", "Ночь.csv"),
+        ("con", "csv", "con_.csv"),
+        ("...", "csv", "playlist.csv"),
+        ("", "txt", "playlist.txt"),
+        ("=cmd|' /C calc'!A0", "csv", "cmd-C-calc-A0.csv"),
+        ("a" * 200, "csv", "a" * 80 + ".csv"),
+    ],
+)
+def test_safe_filename(name, suffix, filename):
+    assert safe_filename(name, suffix) == filename
