@@ -165,6 +165,7 @@ def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, s
     mean = float(model.silhouette_values.mean()) if model.silhouette_values.size else 0.0
     figure.add_vline(x=mean, line={"color": "#444", "dash": "dash"}, annotation_text=f"mean {mean:.3f}")
     figure.update_xaxes(title="silhouette of each sampled song", range=[-1, 1])
+    figure.update_yaxes(autorange="reversed")  # cluster 0 on top, as in the heatmap
     figure.update_layout(showlegend=False)
     return _base_layout(figure, f"Silhouette per cluster at k={k}", 120 + 50 * k)
 

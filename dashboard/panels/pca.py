@@ -19,9 +19,9 @@ def layout(view: RunView):
 
 
 def loadings_table(view: RunView) -> dbc.Table:
-    loadings = view.result.pca.loadings.round(2)
     return dbc.Table.from_dataframe(
-        loadings.rename_axis("feature").reset_index(),
+        view.result.pca.loadings.astype(float).rename_axis("feature").reset_index(),
+        float_format="+.2f",
         id=PANEL.part_id("loadings-table"),
         size="sm",
         striped=True,
