@@ -42,6 +42,7 @@ RULES: tuple[NamingRule, ...] = (
     NamingRule("Chill Acoustic", (("acousticness", 1), ("energy", -1)), 0.5),
     NamingRule("Melancholy", (("valence", -1), ("energy", -1)), 0.5),
     NamingRule("Loud & Intense", (("loudness", 1), ("energy", 1)), 0.5),
+    NamingRule("High Energy", (("energy", 1), ("acousticness", -1)), 0.3),
     NamingRule("Upbeat Dance", (("danceability", 1), ("valence", 1)), 0.5),
     NamingRule("Long Tracks", (("duration_ms", 1),), 1.0),
     NamingRule("Popular Hits", (("popularity_songs", 1),), 0.8),
