@@ -225,7 +225,8 @@ def song_hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     Markup stays in the hovertemplate: plotly's JSON writes every '<' and '/' as a 6-character escape.
     """
-    genres = frame["genre_list"].map(lambda genre_list: ", ".join(genre_list[:2]) or "no genre")
+    genres = pd.Series([", ".join(genre_list[:2]) or "no genre" for genre_list in frame["genre_list"]],
+                       index=frame.index)
     song, artist, genre = (escape_column(column.astype("str").str.slice(0, HOVER_TEXT_WIDTH))
                            for column in (frame["name_song"], frame["name_artists"], genres))
     return song.to_numpy(dtype=str), (artist + " · " + genre).to_numpy(dtype=str)
