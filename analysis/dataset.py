@@ -50,7 +50,6 @@ from analysis.result import (
     AUDIO_FEATURES,
     CATEGORICAL_NUMERIC,
     REQUIRED_COLUMNS,
-    TEXT_COLUMNS,
     DataAction,
     DataReport,
 )
