@@ -93,7 +93,7 @@ def test_song_hover_text_follows_a_frame_with_dropped_rows(frame):
     kept = frame.iloc[[3, 5, 8]]  # the loader's index: positions in the raw file, with gaps
     songs, artists = figures.song_hover_text(kept)
     assert list(songs) == list(kept["name_song"])
-    assert artists[0] == f"{kept['name_artists'].iloc[0]} · {kept['genre_list'].iloc[0][0]}"
+    assert artists[0] == f"{figures.escape(kept['name_artists'].iloc[0])} · {kept['genre_list'].iloc[0][0]}"
 
 
 def test_loadings_point_to_each_feature(run):
