@@ -26,3 +26,6 @@ JOB_ALERT = "job-alert"
 
 RUN_SUMMARY = "run-summary"
 PANEL_AREA = "panel-area"
+UPLOAD_ACCEPTED = "upload-accepted"  # {filename, contents}: an upload within the size limit
+UPLOAD_REFUSED = "upload-refused"  # {filename, bytes, at}: an upload the browser refused as too large
+UPLOAD_LIMIT = "upload-limit"  # the limit in bytes, for the browser's check

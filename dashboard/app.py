@@ -1,0 +1,495 @@
+"""The dashboard shell: header, dataset picker, run parameters, progress, and the panel area.
+
+The browser keeps ids only (``run-state``); every view is drawn on the server from the results
+store. Panels come from the registry and are drawn whenever the run has the parts they need.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib.util
+import logging
+import math
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from analysis.dataset import DataError, Dataset, load_csv
+from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
+from dashboard import ids
+from dashboard.config import Config
+from dashboard.jobs import RunJobs, error_alert, new_ticket, outcome
+from dashboard.panels.registry import Panel, RunView, load_panels
+from dashboard.store import ResultsStore
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+DEMO_CSV = ROOT / "data" / "demo_songs.csv"
+VENDOR_ROUTE = "/_amc/vendor/"
+# JSON and base64 around an upload of the largest allowed size.
+UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
+# Parts every stored run carries; "dataset" is there only while the store still holds the data.
+RUN_PARTS_ALWAYS = frozenset({"sweep", "models", "pca", "breakdown"})
+REPORT_LINES_SHOWN = 5
+# The parameter inputs, in the order ``params_from_form`` takes their values.
+FORM_PARTS = (ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE, ids.K_MIN, ids.K_MAX, ids.SEED)
+
+
+@dataclass(frozen=True)
+class Shell:
+    """What the callbacks of one app share."""
+
+    config: Config
+    store: ResultsStore
+    panels: tuple[Panel, ...]
+    offered: dict[str, str]  # dataset id -> how the picker introduces it ("Demo", "Start-up file")
+
+
+def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
+    store = ResultsStore.from_config(config)
+    chosen = load_panels() if panels is None else panels
+    shell = Shell(config, store, tuple(sorted(chosen, key=lambda p: p.order)), _offer_datasets(config, store))
+    jobs = RunJobs(config, store)
+    app = dash.Dash(
+        __name__,
+        title="Amazon Music Clustering",
+        update_title=None,
+        assets_folder=str(ASSETS),
+        external_stylesheets=[VENDOR_ROUTE + "bootstrap.min.css"],
+        suppress_callback_exceptions=True,  # panel parts appear only once a run is drawn
+        background_callback_manager=jobs.manager,
+    )
+    server = app.server
+    server.config["MAX_CONTENT_LENGTH"] = math.ceil(config.max_upload_bytes * 4 / 3) + UPLOAD_ENVELOPE_BYTES
+    if config.secret_key:
+        server.secret_key = config.secret_key
+    _serve_bootstrap(server)
+    app.layout = partial(build_layout, shell)
+    _register_shell(app, shell)
+    jobs.register(app)
+    for panel in shell.panels:
+        if panel.register is not None:
+            panel.register(app, store)
+    return app
+
+
+def _offer_datasets(config: Config, store: ResultsStore) -> dict[str, str]:
+    """Put the demo and the start-up file in the store; a bad start-up file stops the server (DataError)."""
+    offered = {}
+    if DEMO_CSV.exists():
+        offered[store.put_dataset(load_csv(DEMO_CSV))] = "Demo"
+    else:
+        log.warning("bundled demo data missing: %s", DEMO_CSV)
+    if config.data_path is not None:
+        offered[store.put_dataset(load_csv(config.data_path))] = "Start-up file"
+    return offered
+
+
+def _serve_bootstrap(server: flask.Flask) -> None:
+    # Bootstrap's CSS from the installed package: the dashboard works with no internet access.
+    css_dir = Path(importlib.util.find_spec("flask_bootstrap").submodule_search_locations[0]) / "static/bootstrap5/css"
+
+    @server.route(VENDOR_ROUTE + "<path:filename>")
+    def vendor(filename: str):
+        return flask.send_from_directory(css_dir, filename, max_age=24 * 3600)
+
+
+# layout
+
+
+def build_layout(shell: Shell):
+    """Called per page load, so the dataset list is the store's current one."""
+    options, default = dataset_options(shell)
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.RUN_STATE),
+            dcc.Store(id=ids.RUN_REQUEST),
+            dcc.Store(id=ids.JOB_OUTCOME),
+            dcc.Store(id=ids.JOB_WATCH),
+            dcc.Store(id=ids.UPLOAD_ACCEPTED),
+            dcc.Store(id=ids.UPLOAD_REFUSED),
+            dcc.Store(id=ids.UPLOAD_LIMIT, data=shell.config.max_upload_bytes),
+            header(),
+            dbc.Container(
+                dbc.Row(
+                    [
+                        dbc.Col(controls(shell, options, default), lg=3, class_name="amc-controls"),
+                        dbc.Col([html.Div(id=ids.RUN_SUMMARY), html.Div(id=ids.PANEL_AREA)], lg=9),
+                    ],
+                    class_name="g-3",
+                ),
+                fluid=True,
+                class_name="py-3",
+            ),
+        ]
+    )
+
+
+def header():
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("Amazon Music Clustering", href="/"),
+                html.Span("Group songs by how they sound, name the groups together", className="navbar-text"),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+    )
+
+
+def controls(shell: Shell, options: list[dict], default: str | None):
+    defaults = RunParams()
+    limit_mb = shell.config.max_upload_mb
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2("Data", className="h6"),
+                dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, class_name="mb-2"),
+                dcc.Upload(
+                    id=ids.UPLOAD,
+                    children=html.Div(["Drop a songs CSV here or ", html.A("choose a file", href="#"),
+                                       html.Div(f"at most {limit_mb} MB", className="small text-muted")]),
+                    accept=".csv,text/csv",
+                    multiple=False,
+                    className="amc-upload",
+                ),
+                html.Div(id=ids.UPLOAD_ALERT, className="mt-2"),
+                html.H2("Parameters", className="h6 mt-3"),
+                dbc.Label("Features", html_for=ids.FEATURES, class_name="small"),
+                dbc.Checklist(
+                    id=ids.FEATURES,
+                    options=[{"label": f, "value": f} for f in AUDIO_FEATURES],
+                    value=list(defaults.features),
+                    class_name="amc-features small",
+                ),
+                dbc.Label("log1p for heavy-tailed", html_for=ids.LOG_FEATURES, class_name="small mt-2"),
+                dbc.Checklist(
+                    id=ids.LOG_FEATURES,
+                    options=[{"label": f, "value": f} for f in HEAVY_TAILED],
+                    value=list(HEAVY_TAILED),
+                    inline=True,
+                    class_name="small",
+                ),
+                dbc.Switch(id=ids.CLIP, label="Clip every feature to percentiles", value=False, class_name="small mt-2"),
+                dcc.RangeSlider(
+                    id=ids.CLIP_RANGE, min=0, max=100, step=0.5, value=[1, 99],
+                    marks={0: "0", 1: "1", 5: "5", 95: "95", 99: "99", 100: "100"},
+                ),
+                dbc.Row(
+                    [
+                        _number("k from", ids.K_MIN, defaults.k_min, 2, 50),
+                        _number("k to", ids.K_MAX, defaults.k_max, 2, 50),
+                        _number("seed", ids.SEED, defaults.seed, 0, 2**31 - 1),
+                    ],
+                    class_name="g-2 mt-1",
+                ),
+                html.Div(
+                    [
+                        dbc.Button("Run", id=ids.RUN_BUTTON, color="primary", class_name="me-2"),
+                        dbc.Button("Cancel", id=ids.CANCEL_BUTTON, color="secondary", outline=True, disabled=True),
+                    ],
+                    className="mt-3",
+                ),
+                dbc.Progress(id=ids.PROGRESS, value=0, striped=True, class_name="mt-3"),
+                html.Div(id=ids.PROGRESS_WORDS, className="small text-muted mt-1", children="Ready"),
+                html.Div(id=ids.JOB_ALERT, className="mt-2"),
+            ]
+        )
+    )
+
+
+def _number(label: str, component_id: str, value: int, low: int, high: int):
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=component_id, class_name="small"),
+            dbc.Input(id=component_id, type="number", value=value, min=low, max=high, step=1, size="sm"),
+        ]
+    )
+
+
+def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
+    infos = shell.store.list_datasets()
+    first = sorted(infos, key=lambda info: (info.dataset_id not in shell.offered, info.added_at))
+    options = [
+        {"label": f"{shell.offered.get(info.dataset_id, 'Uploaded')}: {info.name} ({info.rows:,} songs)",
+         "value": info.dataset_id}
+        for info in first
+    ]
+    start_up = [i for i, label in shell.offered.items() if label == "Start-up file"]
+    default = start_up[0] if start_up else (options[0]["value"] if options else None)
+    return options, default
+
+
+# drawing a run
+
+
+def draw_run(shell: Shell, state: dict | None):
+    """The run summary and the panel area for ``run-state``."""
+    result = shell.store.get_run(state["run_id"]) if state and state.get("run_id") else None
+    if result is None:
+        empty = "appears here once a run is done: pick the data, set the parameters and press Run."
+        return intro(state), [panel_card(panel, placeholder(f"{panel.title} {empty}")) for panel in shell.panels]
+    k = int(state.get("k") or result.chosen_k)
+    k = k if k in result.models else result.chosen_k
+    dataset = shell.store.get_dataset(result.dataset_id)
+    sheet = shell.store.get_names(result.run_id, k)
+    view = RunView(result=result, k=k, names=sheet.names, frame=dataset.frame if dataset else None,
+                   names_version=sheet.version)
+    parts = RUN_PARTS_ALWAYS | ({"dataset"} if dataset is not None else set())
+    return run_summary(result, k), [panel_card(panel, panel_body(panel, view, parts)) for panel in shell.panels]
+
+
+def intro(state: dict | None):
+    if state and state.get("run_id"):
+        return dbc.Alert(f"Run {state['run_id']} is not in this server's store.", color="warning")
+    return html.P("No run yet.", className="text-muted")
+
+
+def panel_card(panel: Panel, body):
+    return dbc.Card(
+        [dbc.CardHeader(html.H2(panel.title, className="h6 mb-0")), dbc.CardBody(body)],
+        id=f"panel-card-{panel.name}",
+        class_name="amc-panel mb-3",
+    )
+
+
+def panel_body(panel: Panel, view: RunView, parts: frozenset[str] | set[str]):
+    missing = sorted(set(panel.needs) - set(parts))
+    if missing:
+        return placeholder(f"{panel.title} needs the run's {', '.join(missing)}, which this run does not have "
+                           "(the dataset is no longer in the store).")
+    try:
+        return panel.layout(view)
+    except Exception as error:  # one broken panel must not take the others down
+        log.exception("panel %s could not be drawn", panel.name)
+        return dbc.Alert(f"{panel.title} could not be drawn: {error}", color="danger")
+
+
+def placeholder(text: str):
+    return html.Div(text, className="amc-placeholder")
+
+
+def run_summary(result: RunResult, k: int):
+    params = result.params
+    clip = "none" if params.clip_percentiles is None else "{:g}–{:g} percentiles".format(*params.clip_percentiles)
+    facts = [
+        ("Data", f"{result.dataset_name} ({result.n_rows:,} songs clustered)"),
+        ("Features", ", ".join(params.features)),
+        ("log1p", ", ".join(params.log_features) or "none"),
+        ("Clip", clip),
+        ("k range", f"{params.k_min}–{params.k_max} (seed {params.seed})"),
+        ("Recommended", f"k = {result.sweep.recommended_k}: {result.sweep.reason}"),
+        ("Showing", f"k = {k}"),
+        ("Run id", html.Code(result.run_id)),
+    ]
+    report = result.data_report.lines()
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
+                        className="amc-facts mb-0"),
+                html.Details(
+                    [html.Summary(f"What the loader did ({len(report)} finding(s))"),
+                     html.Ul([html.Li(line) for line in report])],
+                    className="small mt-2",
+                ) if report else None,
+            ]
+        ),
+        id="run-facts",
+        class_name="mb-3",
+    )
+
+
+# callbacks
+
+
+def _register_shell(app: dash.Dash, shell: Shell) -> None:
+    app.callback(
+        Output(ids.RUN_SUMMARY, "children"),
+        Output(ids.PANEL_AREA, "children"),
+        Input(ids.RUN_STATE, "data"),
+    )(partial(draw_run, shell))
+
+    app.callback(
+        Output(ids.RUN_STATE, "data", allow_duplicate=True),
+        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        Output(ids.JOB_ALERT, "children", allow_duplicate=True),
+        Input(ids.URL, "search"),
+        State(ids.RUN_STATE, "data"),
+        prevent_initial_call="initial_duplicate",
+    )(partial(open_link, shell))
+
+    app.callback(
+        Output(ids.URL, "search"),
+        Input(ids.RUN_STATE, "data"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )(link_for_state)
+
+    app.callback(
+        Output(ids.RUN_STATE, "data", allow_duplicate=True),
+        Input(ids.JOB_OUTCOME, "data"),
+        prevent_initial_call=True,
+    )(partial(show_outcome, shell))
+
+    app.callback(
+        Output(ids.RUN_REQUEST, "data"),
+        Output(ids.JOB_OUTCOME, "data", allow_duplicate=True),
+        Output(ids.JOB_ALERT, "children", allow_duplicate=True),
+        Input(ids.RUN_BUTTON, "n_clicks"),
+        *[State(part, "value") for part in (ids.DATASET_PICKER, *FORM_PARTS)],
+        prevent_initial_call=True,
+    )(partial(request_run, shell))
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="checkUploadSize"),
+        Output(ids.UPLOAD_ACCEPTED, "data"),
+        Output(ids.UPLOAD_REFUSED, "data"),
+        Input(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
+        State(ids.UPLOAD_LIMIT, "data"),
+        prevent_initial_call=True,
+    )
+
+    app.callback(
+        Output(ids.UPLOAD_ALERT, "children"),
+        Output(ids.DATASET_PICKER, "options"),
+        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        Input(ids.UPLOAD_ACCEPTED, "data"),
+        Input(ids.UPLOAD_REFUSED, "data"),
+        prevent_initial_call=True,
+    )(partial(receive_upload, shell))
+
+
+def open_link(shell: Shell, search: str | None, state: dict | None):
+    """``?run=<id>&k=<k>`` opens that stored run, for anyone with the link."""
+    query = parse_qs((search or "").lstrip("?"))
+    run_id, k_text = (query.get("run") or [""])[0], (query.get("k") or [""])[0]
+    shown = state or {}
+    if not run_id or (shown.get("run_id"), str(shown.get("k"))) == (run_id, k_text):
+        raise PreventUpdate  # the link is the one this page wrote for what it shows
+    result = shell.store.get_run(run_id)
+    if result is None:
+        return no_update, no_update, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
+                                                 "on another server.", "Link not found:")
+    k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
+    return run_state(shell, result, k), result.dataset_id, None
+
+
+def link_for_state(state: dict | None, search: str | None):
+    if not state or not state.get("run_id"):
+        raise PreventUpdate
+    wanted = "?" + urlencode({"run": state["run_id"], "k": state["k"]})
+    if wanted == search:
+        raise PreventUpdate
+    return wanted
+
+
+def show_outcome(shell: Shell, done: dict | None):
+    if not done or not done.get("run_id"):
+        raise PreventUpdate
+    result = shell.store.get_run(done["run_id"])
+    if result is None:
+        raise PreventUpdate
+    return run_state(shell, result, result.chosen_k)
+
+
+def run_state(shell: Shell, result: RunResult, k: int) -> dict:
+    version = shell.store.get_names(result.run_id, k).version
+    return {"dataset_id": result.dataset_id, "run_id": result.run_id, "k": k, "names_version": version}
+
+
+def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip, clip_range, k_min, k_max, seed):
+    """Check the parameters at once; a stored run is shown at once, anything else becomes a job ticket."""
+    dataset = shell.store.get_dataset(dataset_id) if dataset_id else None
+    if dataset is None:
+        return no_update, no_update, error_alert("choose a dataset first (or upload one).", "Nothing to run:")
+    try:
+        params = params_from_form(features, log_features, clip, clip_range, k_min, k_max, seed)
+        params.validate(n_rows=dataset.report.rows_kept)
+    except ParameterError as error:
+        return no_update, no_update, error_alert(str(error), "Check the parameters:")
+    run_id = run_id_for(dataset.fingerprint, params)
+    if shell.store.has_run(run_id):
+        return no_update, outcome(dataset.fingerprint, run_id), None
+    return new_ticket(dataset.fingerprint, params, run_id), no_update, None
+
+
+def params_from_form(features, log_features, clip, clip_range, k_min, k_max, seed) -> RunParams:
+    chosen = tuple(f for f in AUDIO_FEATURES if f in (features or ()))
+    return RunParams(
+        features=chosen,
+        log_features=tuple(f for f in chosen if f in (log_features or ())),
+        clip_percentiles=(float(clip_range[0]), float(clip_range[1])) if clip else None,
+        k_min=_whole(k_min, "k from"),
+        k_max=_whole(k_max, "k to"),
+        seed=_whole(seed, "seed"),
+    )
+
+
+def _whole(value, what: str) -> int:
+    if value is None or float(value) != int(value):
+        raise ParameterError(f"{what} must be a whole number")
+    return int(value)
+
+
+def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
+    if ctx.triggered_id == ids.UPLOAD_REFUSED:
+        size = refused["bytes"] / 1024 / 1024
+        return upload_refusal(f"{refused['filename']}: {size:.1f} MB is more than the upload limit of "
+                              f"{shell.config.max_upload_mb} MB"), no_update, no_update
+    name = accepted.get("filename") or "uploaded file"
+    try:
+        dataset = load_upload(name, accepted.get("contents") or "", shell.config.max_upload_bytes)
+    except DataError as error:
+        return upload_refusal(str(error)), no_update, no_update
+    dataset_id = shell.store.put_dataset(dataset)
+    options, _ = dataset_options(shell)
+    return upload_report(dataset), options, dataset_id
+
+
+def load_upload(name: str, contents: str, limit: int) -> Dataset:
+    """The server's own checks: the browser's size check can be bypassed."""
+    _, _, payload = contents.partition(",")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise DataError(f"{name}: the upload arrived damaged (not base64); try again") from None
+    if len(data) > limit:
+        raise DataError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is more than the upload limit of "
+                        f"{limit // 1024 // 1024} MB")
+    return load_csv(data, name=name)
+
+
+def upload_refusal(message: str):
+    return dbc.Alert([html.Strong("Upload refused: "), message], color="danger", dismissable=True,
+                     class_name="amc-alert", id="upload-refusal")
+
+
+def upload_report(dataset: Dataset):
+    report = dataset.report
+    lines = report.lines()
+    shown = [html.Li(line) for line in lines[:REPORT_LINES_SHOWN]]
+    more = [html.Li(f"… and {len(lines) - REPORT_LINES_SHOWN} more")] if len(lines) > REPORT_LINES_SHOWN else []
+    return dbc.Alert(
+        [
+            html.Strong(f"Loaded {dataset.name}: "),
+            f"{report.rows_kept:,} of {report.rows_read:,} rows kept.",
+            html.Ul(shown + more, className="small mb-0 mt-1") if lines else None,
+        ],
+        color="success",
+        dismissable=True,
+        class_name="amc-alert",
+    )

@@ -1,0 +1,215 @@
+"""The shell without a browser: its layout, limits, and callbacks called over HTTP like the renderer does."""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+
+import pytest
+from dash_client import CallbackSkipped, dash_call
+from synthetic_run import synthetic_frame, synthetic_run
+
+from analysis.dataset import load_csv
+from analysis.result import ParameterError, RunParams, run_id_for
+from dashboard import ids
+from dashboard.app import FORM_PARTS, create_app, params_from_form
+from dashboard.config import Config
+from dashboard.panels.registry import Panel
+from dashboard.store import ResultsStore
+
+FORM_DEFAULTS = {
+    f"{ids.FEATURES}.value": list(RunParams().features),
+    f"{ids.LOG_FEATURES}.value": ["duration_ms", "followers"],
+    f"{ids.CLIP}.value": False,
+    f"{ids.CLIP_RANGE}.value": [1, 99],
+    f"{ids.K_MIN}.value": 2,
+    f"{ids.K_MAX}.value": 6,
+    f"{ids.SEED}.value": 42,
+}
+
+
+@pytest.fixture
+def config(tmp_path):
+    return Config.from_env({}, cache_dir=tmp_path / "cache", max_upload_mb=1)
+
+
+@pytest.fixture
+def app(config):
+    return create_app(config, panels=[])
+
+
+@pytest.fixture
+def demo_id(demo_csv):
+    return load_csv(demo_csv).fingerprint
+
+
+def stored_run(config, dataset_id, params):
+    """A small real run filed under the id a request for ``params`` on ``dataset_id`` would get."""
+    run = synthetic_run(synthetic_frame(rows=90), ks=params.ks)
+    run = dataclasses.replace(run, run_id=run_id_for(dataset_id, params), dataset_id=dataset_id, params=params)
+    ResultsStore.open(config.store_dir).put_run(run)
+    return run
+
+
+def run_button(app, dataset_id, **form):
+    values = {**FORM_DEFAULTS, **{f"{key}.value": value for key, value in form.items()}}
+    values[f"{ids.DATASET_PICKER}.value"] = dataset_id
+    values[f"{ids.RUN_BUTTON}.n_clicks"] = 1
+    return dash_call(app, f"{ids.RUN_REQUEST}.data", f"{ids.RUN_BUTTON}.n_clicks", values)
+
+
+def upload(app, filename, data: bytes):
+    contents = "data:text/csv;base64," + base64.b64encode(data).decode()
+    values = {f"{ids.UPLOAD_ACCEPTED}.data": {"filename": filename, "contents": contents}}
+    return dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", values)
+
+
+def text_of(component) -> str:
+    return json.dumps(component, ensure_ascii=False)
+
+
+def test_layout_has_every_part_of_the_shell(app, demo_id):
+    layout = app.layout()
+
+    for part in (ids.URL, ids.DATASET_PICKER, ids.UPLOAD, ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE,
+                 ids.K_MIN, ids.K_MAX, ids.SEED, ids.RUN_BUTTON, ids.CANCEL_BUTTON, ids.PROGRESS,
+                 ids.PROGRESS_WORDS, ids.RUN_SUMMARY, ids.PANEL_AREA):
+        assert layout[part] is not None
+    assert getattr(layout[ids.RUN_STATE], "data", None) is None  # the browser starts with nothing
+    assert layout[ids.CANCEL_BUTTON].disabled is True
+    picker = layout[ids.DATASET_PICKER]
+    assert picker.value == demo_id
+    assert picker.options[0]["label"].startswith("Demo: demo_songs.csv (")
+
+
+def test_a_start_up_file_is_offered_first_and_chosen(tmp_path, sample_csv, demo_id):
+    config = Config.from_env({"AMC_DATA": str(sample_csv)}, cache_dir=tmp_path / "cache")
+    picker = create_app(config, panels=[]).layout()[ids.DATASET_PICKER]
+
+    assert picker.value == load_csv(sample_csv).fingerprint
+    assert {option["value"] for option in picker.options} == {picker.value, demo_id}
+
+
+def test_page_serves_bootstrap_locally_and_limits_request_size(app, config):
+    client = app.server.test_client()
+
+    page = client.get("/").get_data(as_text=True)
+    assert "/_amc/vendor/bootstrap.min.css" in page and "cdn" not in page.lower()
+    css = client.get("/_amc/vendor/bootstrap.min.css")
+    assert css.status_code == 200 and b"Bootstrap" in css.data[:200]
+    assert config.max_upload_bytes < app.server.config["MAX_CONTENT_LENGTH"] < 2 * config.max_upload_bytes + 3 * 2**20
+    too_big = client.post("/_dash-update-component", data=b"x" * (app.server.config["MAX_CONTENT_LENGTH"] + 1),
+                          content_type="application/json")
+    assert too_big.status_code == 413
+
+
+def test_no_run_yet_draws_placeholders(config):
+    probe = Panel(name="probe", title="Probe", needs=frozenset({"sweep"}), layout=lambda view: "drawn")
+    app = create_app(config, panels=[probe])
+
+    response = dash_call(app, f"{ids.PANEL_AREA}.children", f"{ids.RUN_STATE}.data", {})
+
+    [card] = response[ids.PANEL_AREA]["children"]
+    assert card["props"]["id"] == "panel-card-probe"
+    assert "appears here once a run is done" in text_of(card) and "drawn" not in text_of(card)
+
+
+def test_run_with_bad_parameters_explains_and_starts_nothing(app, demo_id):
+    response = run_button(app, demo_id, **{ids.K_MIN: 8, ids.K_MAX: 3})
+
+    assert ids.RUN_REQUEST not in response
+    assert "k range must satisfy" in text_of(response[ids.JOB_ALERT])
+
+
+def test_run_without_a_dataset_explains(app):
+    response = run_button(app, None)
+    assert "choose a dataset first" in text_of(response[ids.JOB_ALERT])
+
+
+def test_each_run_request_gets_its_own_ticket(app, demo_id):
+    first = run_button(app, demo_id)[ids.RUN_REQUEST]["data"]
+    second = run_button(app, demo_id)[ids.RUN_REQUEST]["data"]
+
+    assert first["run_id"] == second["run_id"] == run_id_for(demo_id, RunParams.from_dict(first["params"]))
+    assert first["ticket"] != second["ticket"]
+    assert RunParams.from_dict(first["params"]).log_features == ("duration_ms", "followers")
+
+
+def test_a_stored_run_is_shown_at_once_without_a_job(app, config, demo_id):
+    params = params_from_form(*(FORM_DEFAULTS[f"{part}.value"] for part in FORM_PARTS))
+    run = stored_run(config, demo_id, params)
+
+    response = run_button(app, demo_id)
+
+    assert ids.RUN_REQUEST not in response
+    assert response[ids.JOB_OUTCOME]["data"] == {"ticket": None, "dataset_id": demo_id, "run_id": run.run_id}
+    state = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.JOB_OUTCOME}.data",
+                      {f"{ids.JOB_OUTCOME}.data": response[ids.JOB_OUTCOME]["data"]})[ids.RUN_STATE]["data"]
+    assert state == {"dataset_id": demo_id, "run_id": run.run_id, "k": run.chosen_k, "names_version": 0}
+
+
+def test_form_values_become_run_parameters():
+    params = params_from_form(["tempo", "energy", "followers"], ["followers", "duration_ms"], True, [2, 98], 2, 5, 7)
+
+    assert params.features == ("energy", "tempo", "followers")
+    assert params.log_features == ("followers",)  # log1p only applies to a chosen feature
+    assert params.clip_percentiles == (2.0, 98.0)
+    with pytest.raises(ParameterError, match="k to must be a whole number"):
+        params_from_form(["tempo"], [], False, [1, 99], 2, 4.5, 7)
+    with pytest.raises(ParameterError, match="seed"):
+        params_from_form(["tempo"], [], False, [1, 99], 2, 4, None)
+
+
+def test_link_opens_the_run_at_its_k(app, config, demo_id):
+    run = stored_run(config, demo_id, RunParams(k_min=2, k_max=4))
+
+    response = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search",
+                         {f"{ids.URL}.search": f"?run={run.run_id}&k=4"})
+
+    assert response[ids.RUN_STATE]["data"] == {"dataset_id": demo_id, "run_id": run.run_id, "k": 4, "names_version": 0}
+    assert response[ids.DATASET_PICKER]["value"] == demo_id
+    link = dash_call(app, f"{ids.URL}.search", f"{ids.RUN_STATE}.data",
+                     {f"{ids.RUN_STATE}.data": response[ids.RUN_STATE]["data"]})
+    assert link[ids.URL]["search"] == f"?run={run.run_id}&k=4"
+
+
+def test_link_to_an_unknown_run_explains(app):
+    response = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search", {f"{ids.URL}.search": "?run=nope&k=3"})
+    assert "no stored run has the id 'nope'" in text_of(response[ids.JOB_ALERT])
+
+
+def test_link_the_page_wrote_itself_changes_nothing(app):
+    state = {"dataset_id": "d", "run_id": "r", "k": 3, "names_version": 0}
+    with pytest.raises(CallbackSkipped):
+        dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search",
+                  {f"{ids.URL}.search": "?run=r&k=3", f"{ids.RUN_STATE}.data": state})
+
+
+def test_bad_upload_gets_the_loaders_message_and_changes_nothing(app):
+    response = upload(app, "songs.csv", b"title;artist\nA;B\n")
+
+    assert "songs.csv" in text_of(response[ids.UPLOAD_ALERT]) and "semicolons" in text_of(response[ids.UPLOAD_ALERT])
+    assert response[ids.UPLOAD_ALERT]["children"]["props"]["dismissable"] is True
+    assert ids.DATASET_PICKER not in response
+
+
+def test_good_upload_is_stored_and_chosen(app, config, sample_csv):
+    response = upload(app, "mine.csv", sample_csv.read_bytes())
+
+    dataset_id = load_csv(sample_csv).fingerprint
+    assert response[ids.DATASET_PICKER]["value"] == dataset_id
+    labels = [option["label"] for option in response[ids.DATASET_PICKER]["options"]]
+    assert "Uploaded: mine.csv (651 songs)" in labels
+    assert "Loaded mine.csv" in text_of(response[ids.UPLOAD_ALERT])
+    assert ResultsStore.open(config.store_dir).get_dataset(dataset_id) is not None
+
+
+def test_upload_over_the_limit_is_refused_by_the_server_too(app, sample_csv):
+    response = upload(app, "huge.csv", sample_csv.read_bytes() + b" " * 2**20)
+    assert "more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])
+
+
+def test_upload_the_browser_refused_is_explained(app):
+    values = {f"{ids.UPLOAD_REFUSED}.data": {"filename": "big.csv", "bytes": 5 * 2**20, "at": 1}}
+    response = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_REFUSED}.data", values)
+    assert "big.csv: 5.0 MB is more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])

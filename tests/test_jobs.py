@@ -1,0 +1,149 @@
+"""The job records behind the background run: ledger, run slots, cancel, time limit, and how an end is told."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import subprocess
+import time
+
+import pytest
+from dash.exceptions import PreventUpdate
+from synthetic_run import synthetic_frame, synthetic_run
+
+from dashboard.config import Config
+from dashboard.jobs import JobLedger, RunJobs, RunSlots, process_alive
+from dashboard.store import ResultsStore
+
+
+@pytest.fixture
+def config(tmp_path):
+    return Config.from_env({}, cache_dir=tmp_path / "cache", job_time_limit=60, max_concurrent_runs=1)
+
+
+@pytest.fixture
+def jobs(config):
+    return RunJobs(config, ResultsStore.from_config(config))
+
+
+@pytest.fixture
+def sleeper():
+    """A real process standing in for a job's process."""
+    process = subprocess.Popen(["sleep", "60"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def request(run_id="run-1", dataset_id="data-1", ticket="ticket-1"):
+    return {"ticket": ticket, "dataset_id": dataset_id, "params": {}, "run_id": run_id}
+
+
+def text_of(component) -> str:
+    return json.dumps(component.to_plotly_json(), default=lambda c: c.to_plotly_json())
+
+
+def test_ledger_keeps_the_first_end_and_a_cancel_stays_a_cancel(jobs):
+    ledger = jobs.ledger
+    ledger.start("a", 123)
+    assert ledger.get("a").state == "running"
+
+    assert ledger.cancel("a").pid == 123
+    ledger.end("a", "done")
+    assert ledger.get("a").state == "cancelled"
+    assert ledger.cancel("a") is None  # nothing left to cancel
+    assert ledger.cancel("never-started") is None
+
+
+def test_a_slot_held_by_a_live_process_is_busy_and_a_dead_ones_is_free(jobs, sleeper):
+    slots = RunSlots(jobs.cache, count=1)
+
+    assert slots.acquire(sleeper.pid)
+    assert not slots.acquire(999_999_999)
+    sleeper.kill()
+    sleeper.wait()
+    assert not process_alive(sleeper.pid)
+    assert slots.acquire(999_999_999)
+    slots.release(999_999_999)
+    assert slots.acquire(4242)
+
+
+def test_cancel_records_first_then_kills_the_process(jobs, sleeper):
+    jobs.ledger.start("ticket-1", sleeper.pid)
+
+    assert jobs.cancel(1, request()) == "Cancelling…"
+
+    assert sleeper.wait(timeout=10) != 0
+    assert jobs.ledger.get("ticket-1").state == "cancelled"
+    with pytest.raises(PreventUpdate):
+        jobs.cancel(2, request())  # already ended: nothing to do
+
+
+def test_a_stored_run_returns_at_once(jobs, config):
+    run = dataclasses.replace(synthetic_run(synthetic_frame(rows=60), ks=(2, 3)), run_id="stored-run")
+    ResultsStore.from_config(config).put_run(run)
+    progress = []
+
+    answer = jobs.execute(progress.append, request(run_id="stored-run"))
+
+    assert answer == {"ticket": "ticket-1", "dataset_id": "data-1", "run_id": "stored-run"}
+    assert progress == [] and jobs.ledger.get("ticket-1").state == "done"
+
+
+def test_a_failing_run_is_recorded_with_its_message(jobs):
+    with pytest.raises(PreventUpdate):
+        jobs.execute(lambda value: None, request(dataset_id="gone"))
+
+    record = jobs.ledger.get("ticket-1")
+    assert record.state == "failed" and "no longer in the store" in record.message
+
+
+def _outlive_the_limit(config: Config) -> None:
+    jobs = RunJobs(config, ResultsStore.from_config(config))
+    jobs.ledger.start("slow", multiprocessing.current_process().pid)
+    jobs._start_watchdog("slow")
+    time.sleep(30)
+
+
+def test_the_time_limit_stops_the_process_and_says_why(config):
+    config = dataclasses.replace(config, job_time_limit=1)
+    child = multiprocessing.get_context("fork").Process(target=_outlive_the_limit, args=(config,))
+    started = time.monotonic()
+    child.start()
+    child.join(timeout=20)
+
+    assert child.exitcode == 1 and time.monotonic() - started < 15
+    record = JobLedger(RunJobs(config, ResultsStore.from_config(config)).cache).get("slow")
+    assert record.state == "failed" and "time limit of 1 s" in record.message
+
+
+@pytest.mark.parametrize(
+    ("state", "message", "words", "alert"),
+    [
+        ("done", "", "Finished in", None),
+        ("cancelled", "cancelled by the user", "Cancelled", None),
+        ("failed", "the data has 5 usable rows", "Failed", "The run failed: the data has 5 usable rows"),
+    ],
+)
+def test_settling_tells_how_the_job_ended(jobs, state, message, words, alert):
+    jobs.ledger.start("ticket-1", 1)
+    jobs.ledger.end("ticket-1", state, message)
+
+    value, _, said, shown = jobs.settle(False, request())
+
+    assert said.startswith(words)
+    assert (value == 100) == (state == "done")
+    if alert:
+        assert alert.split(": ")[1] in text_of(shown)
+
+
+def test_a_job_whose_process_vanished_ends_in_an_error_not_a_spinner(jobs):
+    jobs.ledger.start("ticket-1", 1)  # never ended: the process died
+
+    _, _, said, shown = jobs.settle(False, request())
+
+    assert said == "Stopped" and "ended without a result" in text_of(shown)
+
+
+def test_a_starting_job_clears_the_last_runs_traces(jobs):
+    assert jobs.settle(True, request()) == (0, "", "Starting…", None)
