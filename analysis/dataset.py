@@ -148,12 +148,12 @@ def _line_at(data: bytes, offset: int) -> int:
 
 def _check_header(text: str, name: str) -> list[str]:
     first_line = FIRST_LINE.match(text)[0]
-    header = next(csv.reader([first_line]))
+    header = [column.strip() for column in next(csv.reader([first_line]))]
     for delimiter, word in OTHER_DELIMITERS.items():
         other = next(csv.reader([first_line], delimiter=delimiter))
         if _known_columns(other) > _known_columns(header) or (len(header) == 1 and len(other) > 1):
             raise DataError(f"{name}: fields are separated by {word}, not commas; save it as comma-separated CSV")
-    repeated = sorted({column for column in header if header.count(column) > 1})
+    repeated = sorted({column for column in header if column and header.count(column) > 1})
     if repeated:
         raise DataError(f"{name}: duplicate column name(s) {', '.join(repeated)} in the header")
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
@@ -180,7 +180,8 @@ def _parse(data: bytes, text: str, name: str, n_columns: int) -> pd.DataFrame:
         raise DataError(_describe_parse_error(text, name, n_columns, error)) from None
     if raw.empty:
         raise DataError(f"{name}: has a header but no rows")
-    return raw
+    # Spreadsheets pad header cells; the values keep their padding, the names do not need it.
+    return raw.rename(columns=str.strip)
 
 
 def _describe_parse_error(text: str, name: str, n_columns: int, error: Exception) -> str:

@@ -51,7 +51,7 @@ def csv_bytes(rows: list[dict[str, str]], header: tuple[str, ...] = REQUIRED_COL
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=newline)
     writer.writerow(header)
-    writer.writerows([[row.get(column, "") for column in header] for row in rows])
+    writer.writerows([[row.get(column.strip(), "") for column in header] for row in rows])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -214,6 +214,13 @@ def test_scientific_notation_and_padding_are_numbers(tmp_path):
     assert dataset.frame["instrumentalness"].iloc[0] == pytest.approx(1.55e-05)
     assert dataset.frame["followers"].iloc[0] == 1000.0
     assert dataset.raw["followers"].iloc[0] == " 1e3 "
+
+
+def test_padded_header_names_are_trimmed(tmp_path):
+    header = tuple(f" {column} " if column == "tempo" else column for column in REQUIRED_COLUMNS)
+    dataset = load_rows(tmp_path, [song(1)], header=header)
+    assert "tempo" in dataset.raw.columns
+    assert dataset.frame["tempo"].tolist() == [120.0]
 
 
 def test_extra_columns_are_kept_raw_but_not_typed(tmp_path):
