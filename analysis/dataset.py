@@ -27,7 +27,9 @@ id_songs repeated                                 kept, flagged
 same song (name + artist) under several ids       kept, counted
 ================================================  ==========================================
 
-Medians are taken over the kept rows. Line numbers count the header as line 1.
+A numeric cell is missing when blank or one of NA, N/A, NaN, null, none (any case); "inf" is not
+finite. Medians are taken over the kept rows. Line numbers count the header as line 1 and stay
+right across blank lines and line breaks inside quoted fields.
 """
 from __future__ import annotations
 
@@ -72,9 +74,9 @@ YEAR_RANGE = (1800, 2100)
 MAX_GENRES_TEXT = 5_000
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
 
-YEAR_ONLY = re.compile(r"(\d{4})")
-DAY_FIRST = re.compile(r"(\d{2})-(\d{2})-(\d{4})")
-ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+YEAR_ONLY = re.compile(r"([0-9]{4})")
+DAY_FIRST = re.compile(r"([0-9]{2})-([0-9]{2})-([0-9]{4})")
+ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 FIRST_LINE = re.compile(r"[^\r\n]*")
 
 
@@ -84,6 +86,8 @@ class DataError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
+    """A loaded file: ``raw`` every row as text; ``frame`` the kept rows typed, indexed by raw position."""
+
     name: str
     fingerprint: str
     raw: pd.DataFrame
