@@ -1,0 +1,164 @@
+"""Optional login for a whole internal server: HTTP basic auth (dash-auth) or a reverse proxy's trusted header.
+
+When a gate is on, every route asks for it (pages, layout, callbacks, downloads). Only ``/health``
+answers everyone, so that a load balancer can probe it; it shows its details to signed-in users only.
+No route is added to dash-auth's public routes: doing so would also open Dash's layout route, which
+lists the stored datasets.
+
+Users come from ``AMC_USERS_FILE`` (one ``user:password`` a line; ``#`` starts a comment) or from
+``AMC_USERS`` (the same pairs separated by commas). A password written as a werkzeug hash
+(``scrypt:...`` or ``pbkdf2:...``, from ``werkzeug.security.generate_password_hash``) is checked as one.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import secrets
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import dash
+import flask
+from dash_auth import BasicAuth
+from dash_auth.auth import Auth
+from werkzeug.security import check_password_hash
+
+HEALTH_ROUTE = "/health"
+OPEN_PATHS = frozenset({HEALTH_ROUTE})
+HASH_PREFIXES = ("scrypt:", "pbkdf2:")
+SESSION_KEY = "amc_session"
+SIGN_IN_KEY = "AMC_SIGN_IN"  # Flask config: ("basic", None) or ("header", its name) while a gate is on
+
+
+class AuthError(ValueError):
+    """A users list or setting the server cannot use; the message names the source and line."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    users: dict[str, str]  # user -> password or password hash; empty when basic auth is off
+    trusted_header: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.users) or self.trusted_header is not None
+
+
+def auth_settings(users_file: Path | None, users_text: str | None, trusted_header: str | None) -> AuthSettings:
+    users: dict[str, str] = {}
+    if users_file is not None:
+        try:
+            text = users_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise AuthError(f"AMC_USERS_FILE {users_file}: cannot be read ({error})") from None
+        users.update(parse_users(text.splitlines(), f"AMC_USERS_FILE {users_file}"))
+    if users_text:
+        users.update(parse_users(users_text.split(","), "AMC_USERS"))
+    if users_file is not None and not users:
+        raise AuthError(f"AMC_USERS_FILE {users_file}: names no user, so nobody could sign in")
+    header = (trusted_header or "").strip() or None
+    if users and header:
+        raise AuthError("set either AMC_USERS/AMC_USERS_FILE or AMC_TRUSTED_USER_HEADER, not both")
+    return AuthSettings(users, header)
+
+
+def parse_users(entries: list[str], source: str) -> dict[str, str]:
+    users = {}
+    for number, entry in enumerate(entries, start=1):
+        text = entry.strip()
+        if not text or text.startswith("#"):
+            continue
+        user, colon, password = text.partition(":")
+        if not colon or not user.strip() or not password:
+            raise AuthError(f"{source} entry {number}: expected user:password, got {_shown(text)}")
+        users[user.strip()] = password
+    return users
+
+
+def protect(app: dash.Dash, settings: AuthSettings) -> "PasswordGate | TrustedHeaderGate | None":
+    """Put the configured gate in front of every route of ``app``; None when login is off."""
+    if settings.users:
+        return PasswordGate(app, settings.users)
+    if settings.trusted_header:
+        return TrustedHeaderGate(app, settings.trusted_header)
+    return None
+
+
+class PasswordGate(BasicAuth):
+    def __init__(self, app: dash.Dash, users: dict[str, str]) -> None:
+        super().__init__(app, auth_func=partial(password_matches, dict(users)))
+        app.server.config[SIGN_IN_KEY] = ("basic", None)
+
+    def is_authorized(self) -> bool:
+        return flask.request.path in OPEN_PATHS or self.signed_in()
+
+    def signed_in(self) -> bool:
+        # dash-auth indexes and decodes the header unguarded: a malformed one would be a server error.
+        return signed_in_user() is not None and super().is_authorized()
+
+
+class TrustedHeaderGate(Auth):
+    """Trusts the user name a reverse proxy sets; only safe when nothing but the proxy can reach the server."""
+
+    def __init__(self, app: dash.Dash, header: str) -> None:
+        self.header = header
+        super().__init__(app)
+        app.server.config[SIGN_IN_KEY] = ("header", header)
+
+    def is_authorized(self) -> bool:
+        return flask.request.path in OPEN_PATHS or self.signed_in()
+
+    def signed_in(self) -> bool:
+        return signed_in_user() is not None
+
+    def login_request(self) -> flask.Response:
+        return flask.Response(f"Sign in through the company proxy (it sets the {self.header} header).",
+                              status=401, mimetype="text/plain")
+
+
+def password_matches(users: dict[str, str], user: str, password: str) -> bool:
+    stored = users.get(user)
+    if stored is None:
+        return False
+    if stored.startswith(HASH_PREFIXES):
+        return check_password_hash(stored, password)
+    return hmac.compare_digest(stored.encode("utf-8"), password.encode("utf-8"))
+
+
+def signed_in_user() -> str | None:
+    """The name the request signs in with while a gate is on (the gate has checked it before any view runs)."""
+    kind, header = flask.current_app.config.get(SIGN_IN_KEY, (None, None))
+    if kind == "header":
+        return flask.request.headers.get(header, "").strip() or None
+    if kind == "basic":
+        return _basic_user(flask.request.headers.get("Authorization", ""))
+    return None
+
+
+def session_owner() -> str:
+    """Who a run belongs to for the one-run-at-a-time rule: the signed-in user, else this browser's session."""
+    user = signed_in_user()
+    if user:
+        return f"user:{user}"
+    if SESSION_KEY not in flask.session:
+        flask.session[SESSION_KEY] = secrets.token_hex(16)
+    return f"session:{flask.session[SESSION_KEY]}"
+
+
+def _basic_user(header: str) -> str | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, _ = decoded.partition(":")
+    return user if colon and user else None
+
+
+def _shown(text: str) -> str:
+    user = text.partition(":")[0]
+    return repr(user[:40]) + (" (the password part is not shown)" if ":" in text else "")
