@@ -1,0 +1,264 @@
+"""``amc cluster``: cluster a songs CSV and write clustered.csv, summary.json and report.html.
+
+Bad input (unreadable or invalid CSV, unusable parameters or names file, an output directory that
+cannot be written) ends with exit status 2 and one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from analysis.dataset import DataError, Dataset, load_csv
+from analysis.export import clustered_frame, write_csv
+from analysis.names import NamesFile, NamesFileError, parse_names_file
+from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult
+
+USAGE_ERROR = 2
+DEFAULTS = RunParams()
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; its message is the one line shown."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see 'amc cluster --help')")
+
+
+def cluster_main(argv: list[str]) -> int:
+    try:
+        return _cluster(argv)
+    except (UsageError, DataError, ParameterError, NamesFileError) as error:
+        print(f"amc cluster: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except SystemExit as exit_request:  # --help
+        return int(exit_request.code or 0)
+    except KeyboardInterrupt:
+        print("amc cluster: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="amc cluster",
+        description="Cluster songs by their audio features; write clustered.csv, summary.json and report.html.",
+    )
+    parser.add_argument("input", metavar="INPUT.csv", help="songs CSV in the single_genre_artists.csv schema")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created when missing)")
+    parser.add_argument("--k", metavar="N|auto", help="number of clusters, or 'auto' for the recommended k (default)")
+    parser.add_argument("--k-min", type=int, default=DEFAULTS.k_min, help="smallest k of the sweep (default %(default)s)")
+    parser.add_argument("--k-max", type=int, default=DEFAULTS.k_max, help="largest k of the sweep (default %(default)s)")
+    parser.add_argument("--features", type=_names_list, default=DEFAULTS.features, metavar="a,b,...",
+                        help=f"features to cluster on (default: all 13: {','.join(AUDIO_FEATURES)})")
+    parser.add_argument("--log-features", type=_names_list, default=(), metavar="a,b,...",
+                        help=f"apply log1p first, e.g. {','.join(HEAVY_TAILED)}")
+    parser.add_argument("--clip", type=_percentiles, metavar="LO,HI", help="clip features at these percentiles, e.g. 1,99")
+    parser.add_argument("--clip-features", type=_names_list, default=(), metavar="a,b,...",
+                        help="clip only these features (default: every feature when --clip is given)")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default %(default)s)")
+    parser.add_argument("--silhouette-sample", type=int, default=DEFAULTS.silhouette_sample, metavar="N",
+                        help="songs per silhouette sample (default %(default)s)")
+    parser.add_argument("--exact-silhouette", action="store_true", help="also compute the full-data silhouette (slow)")
+    parser.add_argument("--names", type=Path, metavar="names.json", help="cluster names saved from the dashboard")
+    return parser
+
+
+def _names_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _percentiles(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI such as 1,99, got {text!r}") from None
+    return low, high
+
+
+def _cluster(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    names_file = _read_names_file(args.names) if args.names else None
+    params = RunParams(
+        features=args.features,
+        log_features=args.log_features,
+        clip_percentiles=args.clip,
+        clip_features=args.clip_features,
+        k_min=args.k_min,
+        k_max=args.k_max,
+        k=_chosen_k(args.k, names_file),
+        seed=args.seed,
+        silhouette_sample=args.silhouette_sample,
+        exact_silhouette=args.exact_silhouette,
+    ).validate()
+    dataset = load_csv(args.input)
+    out = _output_directory(args.out)
+    _say(f"{dataset.name}: {dataset.report.rows_kept:,} of {dataset.report.rows_read:,} rows kept")
+    # Imported only now: scikit-learn and plotly take a second or two to load, and a mistake in the
+    # arguments or the file should be reported at once.
+    from analysis.pipeline import run_analysis
+
+    result = run_analysis(dataset, params, progress=_show_progress)
+    names = _display_names(result, names_file, args.names)
+    _write_outputs(result, dataset, names, out)
+    _say(f"k = {result.chosen_k}; wrote {out / 'clustered.csv'}, {out / 'summary.json'}, {out / 'report.html'}")
+    return 0
+
+
+def _read_names_file(path: Path) -> NamesFile:
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return parse_names_file(text, source=str(path))
+
+
+def _chosen_k(k_text: str | None, names_file: NamesFile | None) -> int | None:
+    """The k asked for; with a names file and no --k, the file's k (its names belong to that k)."""
+    if k_text is None:
+        return names_file.k if names_file else None
+    if k_text == "auto":
+        return None
+    try:
+        k = int(k_text)
+    except ValueError:
+        raise UsageError(f"--k takes a whole number or 'auto', got {k_text!r}") from None
+    if names_file and names_file.k != k:
+        raise UsageError(f"the names file names clusters for k={names_file.k}, but --k is {k}")
+    return k
+
+
+def _output_directory(text: str) -> Path:
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".amc-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"{out}: cannot write the output directory ({error.strerror or error})") from None
+    return out
+
+
+def _show_progress(done: int, total: int, message: str) -> None:
+    _say(f"[{done}/{total}] {message}")
+
+
+def _say(message: str) -> None:
+    print(f"amc cluster: {message}", file=sys.stderr, flush=True)
+
+
+def _display_names(result: RunResult, names_file: NamesFile | None, names_path: Path | None) -> dict[int, str]:
+    """Suggested names, replaced by the names file's where it gives one."""
+    model = result.model()
+    names = {cluster: suggestion.name for cluster, suggestion in enumerate(model.suggested_names)}
+    if names_file is None:
+        return names
+    if names_file.k != result.chosen_k:
+        raise UsageError(
+            f"{names_path}: names clusters for k={names_file.k}, but this run chose k={result.chosen_k}; "
+            f"pass --k {names_file.k}"
+        )
+    if names_file.run_id and names_file.run_id != result.run_id:
+        _say(f"{names_path}: saved for run {names_file.run_id}, applied to run {result.run_id} by cluster number")
+    names.update(names_file.names)
+    _refuse_repeated_names(names, set(names_file.names), names_path)
+    return names
+
+
+def _refuse_repeated_names(names: dict[int, str], from_file: set[int], names_path: Path | None) -> None:
+    seen: dict[str, int] = {}
+    for cluster, name in sorted(names.items()):
+        other = seen.setdefault(name.casefold(), cluster)
+        if other != cluster:
+            named = other if other in from_file else cluster
+            unnamed = cluster if named == other else other
+            raise UsageError(
+                f"{names_path}: cluster {named} is named {name!r}, the suggested name of cluster {unnamed}; "
+                f"name cluster {unnamed} too"
+            )
+
+
+def _write_outputs(result: RunResult, dataset: Dataset, names: dict[int, str], out: Path) -> None:
+    from analysis.report import write_report
+
+    summary = json.dumps(_json_safe(summary_of(result, names)), ensure_ascii=False, indent=2, allow_nan=False)
+    try:
+        write_csv(clustered_frame(dataset, result.model().labels, names), out / "clustered.csv")
+        (out / "summary.json").write_text(summary + "\n", encoding="utf-8")
+        write_report(result, dataset, out / "report.html", names)
+    except OSError as error:
+        raise UsageError(f"{out}: cannot write the results ({error.strerror or error})") from None
+
+
+def summary_of(result: RunResult, names: dict[int, str]) -> dict:
+    """Everything about the run a script may want, as plain JSON values."""
+    model = result.model()
+    clusters = [
+        {
+            "cluster": cluster,
+            "name": names[cluster],
+            "suggested_name": model.suggested_names[cluster].name,
+            "suggested_reason": model.suggested_names[cluster].reason,
+            "size": int(model.sizes[cluster]),
+            "share": float(model.sizes[cluster] / max(int(model.sizes.sum()), 1)),
+            "means": model.means_raw.loc[cluster].to_dict(),
+            "zscores": model.zscores.loc[cluster].to_dict(),
+            "quantiles": model.quantiles.loc[cluster].to_dict(orient="index"),
+            "top_features": [{"feature": feature, "z": z} for feature, z in model.top_features[cluster]],
+        }
+        for cluster in range(model.k)
+    ]
+    transform = result.transform
+    return {
+        "run_id": result.run_id,
+        "dataset": {"name": result.dataset_name, "fingerprint": result.dataset_id},
+        "code_version": result.code_version,
+        "params": result.params.to_dict(),
+        "data_report": {
+            "source": result.data_report.source,
+            "rows_read": result.data_report.rows_read,
+            "rows_kept": result.data_report.rows_kept,
+            "actions": [vars(action) for action in result.data_report.actions],
+        },
+        "transform": {
+            "features": transform.features,
+            "log_features": transform.log_features,
+            "clip_bounds": transform.clip_bounds,
+            "scaler_mean": dict(zip(transform.features, transform.scaler_mean)),
+            "scaler_scale": dict(zip(transform.features, transform.scaler_scale)),
+        },
+        "metrics": [vars(metrics) for metrics in result.sweep.metrics],
+        "knee_k": result.sweep.knee_k,
+        "best_silhouette_k": result.sweep.best_silhouette_k,
+        "recommended_k": result.sweep.recommended_k,
+        "reason": result.sweep.reason,
+        "chosen_k": result.chosen_k,
+        "chosen_by": "user" if result.params.k is not None else "recommendation",
+        "silhouette_sample_size": result.sweep.silhouette_sample_size,
+        "pca": {
+            "explained_variance_ratio": result.pca.explained_variance_ratio,
+            "loadings": result.pca.loadings.to_dict(orient="index"),
+        },
+        "clusters": clusters,
+        "timings": result.timings,
+    }
+
+
+def _json_safe(value):
+    """Plain JSON values: tuples as lists, numpy scalars as Python numbers, NaN and infinity as null."""
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

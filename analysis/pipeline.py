@@ -1,0 +1,67 @@
+"""The one way a dataset becomes a ``RunResult``: used alike by ``amc cluster``, the dashboard and the benchmark."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from analysis.dataset import Dataset
+from analysis.features import build_matrix
+from analysis.profile import ProfileTables, build_model, pca_2d
+from analysis.result import RunParams, RunResult, run_id_for
+from analysis.sweep import run_sweep
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback | None = None) -> RunResult:
+    """Fit every k of the sweep on ``dataset`` and profile each one.
+
+    ``progress(done, total, message)`` is called once per k and once more when profiling is done;
+    raising ``RunCancelled`` from it stops the run. Same dataset, parameters and code give the same
+    labels and the same ``run_id``.
+    """
+    params = params.validate(len(dataset.frame))
+    frame = dataset.frame
+    total = len(params.ks) + 1
+    report = progress or _ignore_progress
+    timings: dict[str, float] = {}
+
+    with _timed(timings, "features"):
+        X, transform = build_matrix(frame, params)
+    with _timed(timings, "sweep"):
+        sweep = run_sweep(X, params, progress=lambda done, _, message: report(done, total, message))
+    with _timed(timings, "profiles"):
+        tables = ProfileTables.of(frame, params.features)
+        models = {
+            k: build_model(frame, X, sweep.fits[k], sweep.silhouette_rows, sweep.silhouette_values, params.features, tables)
+            for k in params.ks
+        }
+    with _timed(timings, "pca"):
+        pca = pca_2d(X, params.features)
+    timings["total"] = sum(timings.values())
+    report(total, total, f"profiled {len(models)} clusterings")
+    return RunResult(
+        run_id=run_id_for(dataset.fingerprint, params),
+        dataset_id=dataset.fingerprint,
+        dataset_name=dataset.name,
+        params=params,
+        data_report=dataset.report,
+        transform=transform,
+        sweep=sweep.result,
+        models=models,
+        pca=pca,
+        timings=timings,
+        created_at=time.time(),
+    )
+
+
+def _ignore_progress(done: int, total: int, message: str) -> None:
+    return None
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timings[stage] = time.perf_counter() - started
