@@ -1,0 +1,89 @@
+"""Cluster-quality scores, the knee of the inertia curve, and the recommended k with its reason.
+
+Davies–Bouldin and Calinski–Harabasz are computed from the cluster means the fit already has,
+in float64, and agree with scikit-learn's ``davies_bouldin_score`` and ``calinski_harabasz_score``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.kmeans import squared_distances
+from analysis.result import KMetrics
+
+
+def davies_bouldin(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+    """Davies–Bouldin index (lower is better); ``centroids`` (k, d) are the cluster means, empty clusters ignored."""
+    present, sizes = _present_clusters(labels, len(centroids))
+    scatter = np.bincount(labels, weights=np.sqrt(squared_distances(X, labels, centroids)), minlength=len(centroids))
+    scatter = scatter[present] / sizes[present]
+    centres = centroids[present]
+    separation = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
+    if np.allclose(scatter, 0) or np.allclose(separation, 0):
+        return 0.0
+    separation[separation == 0] = np.inf
+    ratios = (scatter[:, None] + scatter[None, :]) / separation
+    return float(ratios.max(axis=1).mean())
+
+
+def calinski_harabasz(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+    """Calinski–Harabasz score (higher is better); ``centroids`` (k, d) are the cluster means, empty clusters ignored."""
+    present, sizes = _present_clusters(labels, len(centroids))
+    n_clusters = int(present.sum())
+    overall_mean = (sizes[present, None] * centroids[present]).sum(axis=0) / len(X)
+    between = float((sizes[present] * ((centroids[present] - overall_mean) ** 2).sum(axis=1)).sum())
+    within = float(squared_distances(X, labels, centroids).sum())
+    if within == 0:
+        return 1.0
+    return between * (len(X) - n_clusters) / (within * (n_clusters - 1))
+
+
+def find_knee(ks: tuple[int, ...] | list[int], inertias: tuple[float, ...] | list[float]) -> int | None:
+    """The k where the decreasing, convex inertia curve bends most (Kneedle), or None when there is no knee.
+
+    Both axes are scaled to [0, 1]; the knee is the point farthest above the straight line from
+    the first to the last point, and it counts only if it stands above that line by at least one
+    step of the scaled k axis (Kneedle's threshold with sensitivity 1). A curve of fewer than
+    three points, a curve that does not fall, and a straight line have no knee.
+    """
+    ks = np.asarray(ks, dtype=np.float64)
+    inertias = np.asarray(inertias, dtype=np.float64)
+    if len(ks) < 3 or inertias[0] <= inertias[-1]:
+        return None
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    fallen = (inertias[0] - inertias) / (inertias[0] - inertias[-1])
+    lift = fallen - x
+    best = int(np.argmax(lift))
+    if lift[best] < 1 / (len(ks) - 1):
+        return None
+    return int(ks[best])
+
+
+def recommend(metrics: tuple[KMetrics, ...], knee: int | None) -> tuple[int, str]:
+    """The k to use and one sentence saying why.
+
+    Rule: the best mean sampled silhouette wins, unless the knee's silhouette is within the
+    combined spread (standard deviation across samples) of the best one's: then the knee wins,
+    since the two are indistinguishable by silhouette and the knee is where more clusters stop paying.
+    """
+    best = max(metrics, key=lambda m: m.silhouette)
+    best_text = f"silhouette best at {best.k} ({_silhouette_text(best)})"
+    if knee is None:
+        return best.k, f"no knee in the inertia curve; {best_text}; chose {best.k}, the best silhouette"
+    at_knee = next(m for m in metrics if m.k == knee)
+    if knee == best.k:
+        return knee, f"knee at {knee}; {best_text}; chose {knee}: the knee also has the best silhouette"
+    gap = best.silhouette - at_knee.silhouette
+    spread = best.silhouette_spread + at_knee.silhouette_spread
+    knee_text = f"knee at {knee} (silhouette {_silhouette_text(at_knee)})"
+    if gap <= spread:
+        return knee, f"{knee_text}; {best_text}; chose {knee}: its silhouette is within the spread of the best ({gap:.3f} ≤ {spread:.3f})"
+    return best.k, f"{knee_text}; {best_text}; chose {best.k}: the knee's silhouette is lower by more than the spread ({gap:.3f} > {spread:.3f})"
+
+
+def _silhouette_text(metric: KMetrics) -> str:
+    return f"{metric.silhouette:.3f} ± {metric.silhouette_spread:.3f}"
+
+
+def _present_clusters(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    sizes = np.bincount(labels, minlength=k)
+    return sizes > 0, sizes

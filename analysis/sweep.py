@@ -1,0 +1,124 @@
+"""The k sweep: one K-Means fit per k, its scores, the silhouettes, the knee and the recommended k.
+
+Fits of different k run side by side, one per core, each with single-threaded BLAS and OpenMP:
+on a shared 2-core server two-thread kernels inside small fits stall whenever another process
+holds a core, while independent fits just share what is free. The sampled silhouettes of every
+k come from one pass over each sample's distance matrix (``analysis.silhouette``).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from analysis.kmeans import KFit, fit_kmeans
+from analysis.metrics import calinski_harabasz, davies_bouldin, find_knee, recommend
+from analysis.result import KMetrics, RunParams, SweepResult
+from analysis.silhouette import exact_silhouette, sampled_silhouettes
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """The sweep's summary plus what profiling needs: every fit and the first silhouette sample's per-row values."""
+
+    result: SweepResult
+    fits: dict[int, KFit]
+    silhouette_rows: np.ndarray  # (m,) row positions of the first silhouette sample, ascending
+    silhouette_values: dict[int, np.ndarray]  # k -> (m,) silhouette of those rows
+
+
+@dataclass(frozen=True)
+class _Scores:
+    davies_bouldin: float
+    calinski_harabasz: float
+    exact_silhouette: float | None
+
+
+def run_sweep(X: np.ndarray, params: RunParams, progress: ProgressCallback | None = None) -> Sweep:
+    """Fit and score every k in ``params.ks`` on the model matrix ``X`` (n, d).
+
+    ``progress(done, total, message)`` is called once per k, in k order, as soon as that k is
+    fitted and scored; an exception it raises (``RunCancelled``) stops the sweep and propagates.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    fits, scores = _fit_every_k(X, params, progress)
+    samples = silhouette_samples(len(X), params)
+    labels_by_k = {k: fit.labels for k, fit in fits.items()}
+    per_sample = [sampled_silhouettes(X, labels_by_k, rows) for rows in samples]
+    metrics = tuple(_metrics(fits[k], scores[k], [values[k].mean() for values in per_sample]) for k in params.ks)
+    knee = find_knee(params.ks, [m.inertia for m in metrics])
+    recommended, reason = recommend(metrics, knee)
+    result = SweepResult(
+        metrics=metrics,
+        knee_k=knee,
+        best_silhouette_k=max(metrics, key=lambda m: m.silhouette).k,
+        recommended_k=recommended,
+        reason=reason,
+        silhouette_sample_size=len(samples[0]),
+    )
+    return Sweep(result=result, fits=fits, silhouette_rows=samples[0], silhouette_values=per_sample[0])
+
+
+def silhouette_samples(n_rows: int, params: RunParams) -> list[np.ndarray]:
+    """``params.silhouette_repeats`` seeded uniform samples of ``params.silhouette_sample`` rows (sorted positions).
+
+    When the data is no larger than one sample, the one sample is every row and there is nothing to repeat.
+    """
+    if n_rows <= params.silhouette_sample:
+        return [np.arange(n_rows)]
+    rng = np.random.default_rng([params.seed, n_rows])
+    return [np.sort(rng.choice(n_rows, params.silhouette_sample, replace=False)) for _ in range(params.silhouette_repeats)]
+
+
+def _fit_every_k(
+    X: np.ndarray, params: RunParams, progress: ProgressCallback | None
+) -> tuple[dict[int, KFit], dict[int, _Scores]]:
+    workers = min(len(os.sched_getaffinity(0)), len(params.ks))
+    pool = ThreadPoolExecutor(workers)
+    try:
+        with threadpool_limits(1):
+            # Largest k first: they take longest, so the two workers finish close together.
+            pending = {k: pool.submit(_fit_and_score, X, k, params) for k in sorted(params.ks, reverse=True)}
+            fits, scores = {}, {}
+            for done, k in enumerate(params.ks, start=1):
+                fits[k], scores[k] = pending[k].result()
+                if progress is not None:
+                    progress(done, len(params.ks), _message(fits[k], scores[k]))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return fits, scores
+
+
+def _fit_and_score(X: np.ndarray, k: int, params: RunParams) -> tuple[KFit, _Scores]:
+    fit = fit_kmeans(X, k, params.seed)
+    scores = _Scores(
+        davies_bouldin=davies_bouldin(X, fit.labels, fit.centroids),
+        calinski_harabasz=calinski_harabasz(X, fit.labels, fit.centroids),
+        exact_silhouette=exact_silhouette(X, fit.labels) if params.exact_silhouette else None,
+    )
+    return fit, scores
+
+
+def _metrics(fit: KFit, scores: _Scores, sample_means: list[float]) -> KMetrics:
+    return KMetrics(
+        k=fit.k,
+        inertia=fit.inertia,
+        silhouette=float(np.mean(sample_means)),
+        silhouette_spread=float(np.std(sample_means, ddof=1)) if len(sample_means) > 1 else 0.0,
+        davies_bouldin=scores.davies_bouldin,
+        calinski_harabasz=scores.calinski_harabasz,
+        exact_silhouette=scores.exact_silhouette,
+    )
+
+
+def _message(fit: KFit, scores: _Scores) -> str:
+    text = f"k={fit.k}: fitted in {fit.n_iter} iterations, inertia {fit.inertia:,.0f}, Davies–Bouldin {scores.davies_bouldin:.2f}"
+    if scores.exact_silhouette is not None:
+        text += f", exact silhouette {scores.exact_silhouette:.3f}"
+    return text
