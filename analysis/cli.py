@@ -98,12 +98,13 @@ def _cluster(argv: list[str]) -> int:
         exact_silhouette=args.exact_silhouette,
     ).validate()
     dataset = load_csv(args.input)
-    out = _output_directory(args.out)
-    _say(f"{dataset.name}: {dataset.report.rows_kept:,} of {dataset.report.rows_read:,} rows kept")
     # Imported only now: scikit-learn and plotly take a second or two to load, and a mistake in the
     # arguments or the file should be reported at once.
-    from analysis.pipeline import run_analysis
+    from analysis.pipeline import check_params, run_analysis
 
+    params = check_params(params, dataset)
+    out = _output_directory(args.out)
+    _say(f"{dataset.name}: {dataset.report.rows_kept:,} of {dataset.report.rows_read:,} rows kept")
     result = run_analysis(dataset, params, progress=_show_progress)
     names = _display_names(result, names_file, args.names)
     _write_outputs(result, dataset, names, out)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from analysis.dataset import Dataset
 from analysis.features import build_matrix
 from analysis.profile import ProfileTables, build_model, pca_2d
-from analysis.result import RunParams, RunResult, run_id_for
+from analysis.result import ParameterError, RunParams, RunResult, run_id_for
 from analysis.sweep import run_sweep
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -21,7 +21,7 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
     raising ``RunCancelled`` from it stops the run. Same dataset, parameters and code give the same
     labels and the same ``run_id``.
     """
-    params = params.validate(len(dataset.frame))
+    params = check_params(params, dataset)
     frame = dataset.frame
     total = len(params.ks) + 1
     report = progress or _ignore_progress
@@ -54,6 +54,15 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
         timings=timings,
         created_at=time.time(),
     )
+
+
+def check_params(params: RunParams, dataset: Dataset) -> RunParams:
+    """``params`` validated for this dataset; a ``ParameterError`` about its size names the file."""
+    params.validate()
+    try:
+        return params.validate(len(dataset.frame))
+    except ParameterError as error:  # the only check left is the data's size: say which data
+        raise ParameterError(f"{dataset.name}: {error}") from None
 
 
 def _ignore_progress(done: int, total: int, message: str) -> None:

@@ -108,6 +108,10 @@ BAD_CASES = {
         lambda s, t: [write(t / "text.csv", "\n".join(header_and_first_row(s)).replace(",133.088,", ",fast,") + "\n"),
                       "--out", t / "o"],
         "tempo"),
+    "fewer rows than k": (
+        lambda s, t: [write(t / "few.csv", "\n".join(s.read_text(encoding="utf-8").splitlines()[:6]) + "\n"),
+                      "--out", t / "o"],
+        "few.csv: the data has 5 usable rows"),
     "bad k": (lambda s, t: [s, "--out", t / "o", "--k", "three"], "--k"),
     "k outside the sweep": (lambda s, t: [s, "--out", t / "o", "--k", "20"], "k=20"),
     "categorical feature": (lambda s, t: [s, "--out", t / "o", "--features", "energy,key"], "key"),

@@ -88,5 +88,5 @@ def test_a_progress_callback_can_cancel_the_run(dataset):
 def test_fewer_rows_than_k_max_plus_one_is_refused(sample_csv):
     lines = sample_csv.read_bytes().splitlines(keepends=True)
     small = load_csv(b"".join(lines[:9]), name="small.csv")
-    with pytest.raises(ParameterError, match="8 usable rows"):
+    with pytest.raises(ParameterError, match="small.csv: the data has 8 usable rows"):
         run_analysis(small, RunParams())
