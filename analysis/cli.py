@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--silhouette-sample", type=int, default=DEFAULTS.silhouette_sample, metavar="N",
                         help="songs per silhouette sample (default %(default)s)")
     parser.add_argument("--exact-silhouette", action="store_true", help="also compute the full-data silhouette (slow)")
-    parser.add_argument("--names", type=Path, metavar="names.json", help="cluster names saved from the dashboard")
+    parser.add_argument("--names", type=Path, metavar="names.json", help="cluster names saved from the dashboard (their k is used unless --k is given)")
     return parser
 
 
