@@ -66,6 +66,12 @@ def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000) -> Iterator[bytes]
         yield _csv_bytes(zip(*columns))
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write the export to ``path``; a reader never sees a half-written file."""
     path = Path(path)
@@ -74,6 +80,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
         with os.fdopen(handle, "wb") as out:
             for chunk in csv_chunks(frame):
                 out.write(chunk)
+        # mkstemp creates the file owner-only; an export gets the user's usual permissions.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

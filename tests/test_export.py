@@ -1,6 +1,7 @@
 """The one export writer: formulas defused, everything else exactly as the user gave it."""
 from __future__ import annotations
 
+import os
 import csv
 import io
 import re
@@ -166,3 +167,12 @@ def test_spotify_uris_one_line_per_song():
 )
 def test_safe_filename(name, suffix, filename):
     assert safe_filename(name, suffix) == filename
+
+
+def test_write_csv_gives_the_file_the_users_usual_permissions(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_csv(pd.DataFrame({"a": ["1"]}), tmp_path / "out.csv")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
