@@ -159,8 +159,11 @@ def controls(shell: Shell, options: list[dict], default: str | None):
                 dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, class_name="mb-2"),
                 dcc.Upload(
                     id=ids.UPLOAD,
-                    children=html.Div(["Drop a songs CSV here or ", html.A("choose a file", href="#"),
-                                       html.Div(f"at most {limit_mb} MB", className="small text-muted")]),
+                    children=html.Div([
+                        "Drop a songs CSV here or ",
+                        html.Span("choose a file", className="link-primary text-decoration-underline"),
+                        html.Div(f"at most {limit_mb} MB", className="small text-muted"),
+                    ]),
                     accept=".csv,text/csv",
                     multiple=False,
                     className="amc-upload",
@@ -182,10 +185,12 @@ def controls(shell: Shell, options: list[dict], default: str | None):
                     inline=True,
                     class_name="small",
                 ),
-                dbc.Switch(id=ids.CLIP, label="Clip every feature to percentiles", value=False, class_name="small mt-2"),
+                dbc.Switch(id=ids.CLIP, label="Clip every feature to percentiles", value=False,
+                           class_name="small mt-2"),
                 dcc.RangeSlider(
                     id=ids.CLIP_RANGE, min=0, max=100, step=0.5, value=[1, 99],
-                    marks={0: "0", 1: "1", 5: "5", 95: "95", 99: "99", 100: "100"},
+                    marks={0: "0", 50: "50", 100: "100"},
+                    tooltip={"placement": "bottom", "always_visible": True},
                 ),
                 dbc.Row(
                     [

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_EXPIRY = 24 * 3600  # seconds a job's record is kept; the browser only asks right after the end
 SLOT_POLL = 1.0  # seconds between looks for a free run slot
+PROGRESS_POLL_MS = 300  # how often the browser asks a running job for news
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,12 @@ class RunJobs:
             Input(ids.RUN_REQUEST, "data"),
             background=True,
             manager=self.manager,
-            progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label"), Output(ids.PROGRESS_WORDS, "children")],
+            interval=PROGRESS_POLL_MS,
+            progress=[
+                Output(ids.PROGRESS, "value"),
+                Output(ids.PROGRESS, "label"),
+                Output(ids.PROGRESS_WORDS, "children"),
+            ],
             running=[
                 (Output(ids.RUN_BUTTON, "disabled"), True, False),
                 (Output(ids.CANCEL_BUTTON, "disabled"), False, True),

@@ -1,0 +1,152 @@
+"""The shell in headless Chromium against a real `amc serve`: run, progress, panels, upload, cancel, links."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from browser import app_server, browser, chromium, serve, visible, wait_for  # noqa: F401 (fixtures)
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT = "/tmp/amc-shell.png"
+RUN_TIMEOUT = 180
+DEMO_K_MAX = 16  # enough steps to watch at the browser's polling pace
+
+
+@dataclass
+class FinishedRun:
+    url: str
+    run_id: str
+    progress_seen: list[tuple[int, str]]
+
+
+def progress(driver) -> tuple[int, str]:
+    bar = driver.find_element(By.CSS_SELECTOR, "#run-progress .progress-bar")
+    return int(float(bar.get_attribute("aria-valuenow") or 0)), driver.find_element(By.ID, "run-progress-words").text
+
+
+def set_number(driver, element_id: str, value: int) -> None:
+    field = driver.find_element(By.ID, element_id)
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(str(value))
+
+
+def press_run_and_watch(driver, timeout: float = RUN_TIMEOUT) -> list[tuple[int, str]]:
+    """Click Run and record every distinct progress state until the job settles."""
+    driver.find_element(By.ID, "run-button").click()
+    seen: list[tuple[int, str]] = []
+
+    def settled(d):
+        state = progress(d)
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        return state[1].startswith(("Finished", "Failed", "Stopped", "Cancelled"))
+
+    wait_for(driver, settled, timeout, f"the run never settled; progress seen: {seen}")
+    return seen
+
+
+def drawn_panels(driver) -> list[str]:
+    cards = driver.find_elements(By.CSS_SELECTOR, ".amc-panel")
+    return [c.get_attribute("id") for c in cards if not c.find_elements(By.CSS_SELECTOR, ".amc-placeholder")]
+
+
+@pytest.fixture(scope="module")
+def demo_run(app_server) -> FinishedRun:
+    """The demo data run once through the browser; later tests reuse its link."""
+    with chromium() as driver:
+        driver.get(app_server.url)
+        visible(driver, "#panel-card-elbow .amc-placeholder")
+        assert driver.find_element(By.ID, "run-button").is_enabled()
+        set_number(driver, "param-k-max", DEMO_K_MAX)
+        seen = press_run_and_watch(driver)
+        wait_for(driver, lambda d: "run=" in d.current_url, 30, "the URL never carried the run")
+        wait_for(driver, lambda d: len(drawn_panels(d)) >= 6, 60, "the panels were never drawn")
+        wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".amc-panel .js-plotly-plot")) >= 3, 60)
+        driver.save_screenshot(SCREENSHOT)
+        run_id = re.search(r"run=(\w+)", driver.current_url).group(1)
+        return FinishedRun(driver.current_url, run_id, seen)
+
+
+def test_a_run_on_the_demo_data_advances_and_draws_every_panel(demo_run):
+    values = [value for value, _ in demo_run.progress_seen]
+    words = [text for _, text in demo_run.progress_seen]
+
+    assert words[-1].startswith("Finished"), demo_run.progress_seen
+    steps = [v for v in values if 0 < v < 100]
+    assert steps and steps == sorted(steps), f"progress never advanced step by step: {demo_run.progress_seen}"
+    assert any(re.search(r"\bk\s*=?\s*\d", text) for text in words), f"no per-k words: {words}"
+
+
+def test_the_runs_link_opens_the_same_run_for_a_colleague(demo_run, browser):
+    browser.get(demo_run.url)
+
+    facts = visible(browser, "#run-facts")
+    wait_for(browser, lambda d: demo_run.run_id in d.find_element(By.ID, "run-facts").text, 30)
+    assert "demo_songs.csv" in facts.text and "Features" in facts.text
+    wait_for(browser, lambda d: len(drawn_panels(d)) >= 6, 60, "the colleague's panels were never drawn")
+    assert browser.find_element(By.ID, "run-button").is_enabled()
+
+
+def test_running_a_stored_run_again_answers_at_once(demo_run, browser):
+    browser.get(demo_run.url.split("?")[0])
+    visible(browser, "#panel-card-elbow .amc-placeholder")
+    set_number(browser, "param-k-max", DEMO_K_MAX)
+
+    browser.find_element(By.ID, "run-button").click()
+
+    wait_for(browser, lambda d: demo_run.run_id in d.current_url, 10, "the stored run was not shown at once")
+    assert progress(browser)[1] == "Ready"  # no job was started
+
+
+def test_a_bad_csv_upload_shows_the_loaders_message_and_the_app_goes_on(app_server, browser, tmp_path):
+    bad = tmp_path / "semicolons.csv"
+    bad.write_text("id_songs;name_song\nabc;A song\n")
+    browser.get(app_server.url)
+    visible(browser, "#panel-card-elbow")
+
+    browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
+
+    alert = visible(browser, "#upload-refusal")
+    assert "semicolons.csv" in alert.text and "semicolon" in alert.text.split(":", 1)[1]
+    alert.find_element(By.CSS_SELECTOR, ".btn-close").click()
+    wait_for(browser, lambda d: not d.find_elements(By.ID, "upload-refusal"), 10, "the alert did not go away")
+    options = [o.text for o in Select(browser.find_element(By.ID, "dataset-picker")).options]
+    assert options and all("semicolons.csv" not in text for text in options)
+
+
+def test_a_running_job_can_be_cancelled(app_server, browser):
+    browser.get(app_server.url)
+    visible(browser, "#panel-card-elbow")
+    set_number(browser, "param-k-min", 2)
+    set_number(browser, "param-k-max", 50)
+    set_number(browser, "param-seed", 7)
+
+    browser.find_element(By.ID, "run-button").click()
+    wait_for(browser, lambda d: 0 < progress(d)[0] < 100, RUN_TIMEOUT, "the long run never reported progress")
+    assert not browser.find_element(By.ID, "run-button").is_enabled()
+    browser.find_element(By.ID, "cancel-button").click()
+
+    wait_for(browser, lambda d: progress(d)[1].startswith("Cancelled"), 30, f"not cancelled: {progress(browser)}")
+    wait_for(browser, lambda d: d.find_element(By.ID, "run-button").is_enabled(), 10, "Run stayed disabled")
+    assert not browser.find_element(By.ID, "cancel-button").is_enabled()
+    assert not browser.find_elements(By.CSS_SELECTOR, "#job-alert .alert")
+    assert "run=" not in browser.current_url
+
+
+def test_a_run_over_the_time_limit_ends_in_an_alert(tmp_path):
+    with serve(tmp_path / "cache", AMC_JOB_TIME_LIMIT="2") as server, chromium() as driver:
+        driver.get(server.url)
+        visible(driver, "#panel-card-elbow")
+        set_number(driver, "param-k-max", 50)
+
+        seen = press_run_and_watch(driver)
+
+        assert seen[-1][1] == "Failed"
+        alert = visible(driver, "#job-alert .alert-danger")
+        assert "time limit of 2 s" in alert.text
+        assert driver.find_element(By.ID, "run-button").is_enabled()
