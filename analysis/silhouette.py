@@ -58,16 +58,17 @@ def _one_hot(codes: list[np.ndarray]) -> np.ndarray:
 
 def _distance_sums(points: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
     """(m, columns) float32: for each point, the sum of its Euclidean distances to the points of each column."""
-    squared_norms = np.einsum("ij,ij->i", points, points)
+    # |x - y|² = -2x·y + |y|² + |x|² as one product of augmented rows, so BLAS does all but the square root.
+    squared_norms = np.einsum("ij,ij->i", points, points)[:, None]
+    ones = np.ones_like(squared_norms)
+    left = np.hstack([-2 * points, ones, squared_norms])
+    right = np.hstack([points, squared_norms, ones])
     sums = np.empty((len(points), one_hot.shape[1]), dtype=np.float32)
     block_rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // (4 * len(points)))
 
     def add_block(lo: int) -> None:
         hi = min(lo + block_rows, len(points))
-        distances = points[lo:hi] @ points.T
-        distances *= -2
-        distances += squared_norms[lo:hi, None]
-        distances += squared_norms[None, :]
+        distances = left[lo:hi] @ right.T
         np.maximum(distances, 0, out=distances)
         np.sqrt(distances, out=distances)
         # The expansion leaves rounding noise on the diagonal; a point is at distance 0 from itself.

@@ -1,0 +1,55 @@
+"""The pipeline most published notebooks run on this dataset, as written, timed in a process of its own.
+
+pandas reads the CSV; StandardScaler on the 13 audio features; ``KMeans(n_init=10)`` for every k;
+``silhouette_score(sample_size=10_000)`` for every k; PCA to two dimensions. Random states are fixed
+so that runs compare, which changes no cost. ``python -m benchmarks.baseline CSV OUT.npz SEED``.
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from analysis.result import AUDIO_FEATURES, RunParams
+
+SILHOUETTE_SAMPLE = 10_000
+
+
+def silhouette_sample_rows(n_rows: int, seed: int) -> np.ndarray:
+    """The rows ``silhouette_score(sample_size=10_000, random_state=seed)`` scores (all of them on small data)."""
+    return np.random.RandomState(seed).permutation(n_rows)[:SILHOUETTE_SAMPLE]
+
+
+def run(csv_path: str, seed: int) -> dict[str, np.ndarray | float]:
+    started = time.perf_counter()
+    songs = pd.read_csv(csv_path)
+    X = StandardScaler().fit_transform(songs[list(AUDIO_FEATURES)])
+    ks = RunParams().ks
+    inertias, silhouettes, labels = [], [], []
+    for k in ks:
+        model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+        inertias.append(model.inertia_)
+        labels.append(model.labels_.astype(np.int16))
+        silhouettes.append(silhouette_score(X, model.labels_, sample_size=SILHOUETTE_SAMPLE, random_state=seed))
+    PCA(n_components=2).fit_transform(X)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "ks": np.array(ks),
+        "inertia": np.array(inertias),
+        "silhouette": np.array(silhouettes),
+        "labels": np.stack(labels),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+if __name__ == "__main__":
+    csv_path, out_path, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    np.savez(out_path, **run(csv_path, seed))

@@ -1,0 +1,33 @@
+"""The benchmark end to end on a tiny size, so that its code path cannot rot unnoticed."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not an installed package
+
+from benchmarks import machine, run  # noqa: E402
+
+
+def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "REAL_SAMPLE", tmp_path / "absent.csv")  # the real-sample case has tests of its own
+    monkeypatch.setattr(machine, "LLOYD_ROWS", 5_000)
+    monkeypatch.setattr(machine, "GEMM_SIZE", 256)
+    monkeypatch.setattr(machine, "BANDWIDTH_BYTES", 16 * 2**20)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # both sides' subprocesses: two-thread OpenMP stalls on a busy test machine
+    out = tmp_path / "bench.json"
+
+    assert run.main(["--quick", "--sizes", "600", "--out", str(out)]) == 0
+
+    report = json.loads(out.read_text())
+    (case,) = report["cases"]
+    assert case["rows"] <= 600 and case["ours"]["median_seconds"] > 0 and case["baseline"]["median_seconds"] > 0
+    assert [q["k"] for q in case["quality"]["per_k"]] == list(range(2, 13))
+    assert 0.9 < case["quality"]["per_k"][0]["inertia_ratio"] < 1.1
+    assert -1 <= case["quality"]["ari_at_recommended_k"] <= 1
+    assert {"speedup", "worst_inertia_ratio", "worst_silhouette_delta", "ari_at_recommended_k"} <= set(case["targets"])
+    assert report["lloyd"]["threads_1"]["ratio_to_bound"] > 0
+    assert report["machine"]["thread_pools"]
+    table = capsys.readouterr().out
+    assert "generated 600" in table and "x the bound" in table and str(out) in table
