@@ -150,3 +150,21 @@ def test_a_run_over_the_time_limit_ends_in_an_alert(tmp_path):
         alert = visible(driver, "#job-alert .alert-danger")
         assert "time limit of 2 s" in alert.text
         assert driver.find_element(By.ID, "run-button").is_enabled()
+
+
+def test_two_users_starting_the_same_run_at_once_both_get_it(app_server):
+    with chromium() as alice, chromium() as bob:
+        for driver in (alice, bob):
+            driver.get(app_server.url)
+            visible(driver, "#panel-card-elbow")
+            set_number(driver, "param-k-max", 9)
+            set_number(driver, "param-seed", 11)
+
+        alice.find_element(By.ID, "run-button").click()
+        bob.find_element(By.ID, "run-button").click()
+
+        for driver in (alice, bob):
+            wait_for(driver, lambda d: "run=" in d.current_url, RUN_TIMEOUT, f"no result: {progress(driver)}")
+        assert alice.current_url.split("?")[1] == bob.current_url.split("?")[1]
+        for driver in (alice, bob):
+            wait_for(driver, lambda d: len(drawn_panels(d)) >= 6, 60, "the panels were never drawn")
