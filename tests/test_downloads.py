@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import replace
 from types import SimpleNamespace
 from urllib.parse import unquote
 
@@ -13,11 +12,12 @@ import pytest
 from analysis.dataset import load_csv
 from analysis.export import FORMULA_START, PLAIN_NUMBER
 from analysis.names import NamesFileError, names_file_text, parse_names_file
+from analysis.pipeline import run_analysis
 from analysis.playlist import PlaylistQuery, encode_query
+from analysis.result import RunParams
 from dashboard.downloads import playlist_href
 from dashboard.names_io import apply_names_file
 from dashboard.store import NameConflict, ResultsStore
-from synthetic_run import synthetic_run
 
 K = 3
 # Cells a spreadsheet would run as formulas, planted in the real sample's song names.
@@ -37,26 +37,27 @@ def hostile_sample(sample_csv) -> bytes:
 @pytest.fixture(scope="module")
 def analysed(sample_csv):
     dataset = load_csv(hostile_sample(sample_csv), name="songs.csv")
-    run = replace(synthetic_run(dataset.frame), run_id="run1", dataset_id=dataset.fingerprint, dataset_name=dataset.name)
-    return dataset, run
+    params = RunParams(k_min=2, k_max=4, k=K, silhouette_sample=200, silhouette_repeats=1)
+    return dataset, run_analysis(dataset, params)
 
 
 @pytest.fixture
 def served(tmp_path, analysed):
-    import dash
-
+    from dashboard.app import create_app
+    from dashboard.config import Config
     from dashboard.names_io import register_names_io
     from dashboard.panels.playlist import PANEL
 
     dataset, run = analysed
-    store = ResultsStore.open(tmp_path / "store")
+    config = Config(cache_dir=tmp_path)
+    app = create_app(config, panels=[PANEL])
+    store = ResultsStore.from_config(config)
     store.put_dataset(dataset)
     store.put_run(run)
-    app = dash.Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = dash.html.Div()
-    PANEL.register(app, store)
     register_names_io(app, store)
-    return SimpleNamespace(app=app, store=store, dataset=dataset, run=run, client=app.server.test_client())
+    return SimpleNamespace(
+        app=app, store=store, dataset=dataset, run=run, run_id=run.run_id, client=app.server.test_client()
+    )
 
 
 def read_csv(response) -> list[list[str]]:
@@ -69,13 +70,13 @@ def expected_cell(cell: str) -> str:
 
 
 def test_full_dataset_round_trip_keeps_every_cell(served):
-    response = served.client.get(f"/download/dataset.csv?run=run1&k={K}")
+    response = served.client.get(f"/download/dataset.csv?run={served.run_id}&k={K}")
     assert response.headers["Content-Disposition"] == 'attachment; filename="songs-k3-clusters.csv"'
     rows = read_csv(response)
     raw = served.dataset.raw
     assert rows[0] == [*raw.columns, "cluster", "cluster_name"]
     assert len(rows) - 1 == len(raw)
-    names = served.store.get_names("run1", K).names
+    names = served.store.get_names(served.run_id, K).names
     labels = dict(zip(served.dataset.frame.index, served.run.models[K].labels))
     changed = 0
     for position, row in enumerate(rows[1:]):
@@ -89,7 +90,7 @@ def test_full_dataset_round_trip_keeps_every_cell(served):
 
 
 def test_downloads_stream_from_the_server(served):
-    url = f"/download/dataset.csv?run=run1&k={K}"
+    url = f"/download/dataset.csv?run={served.run_id}&k={K}"
     with served.app.server.test_request_context(url):
         response = served.app.server.view_functions["amc_dataset_csv"]()
         assert response.is_streamed
@@ -99,7 +100,7 @@ def test_downloads_stream_from_the_server(served):
 
 def playlist_url(served, kind: str, query: PlaylistQuery, name: str = "Road trip") -> str:
     with served.app.server.test_request_context():
-        return playlist_href(served.app, kind, "run1", K, query, name)
+        return playlist_href(served.app, kind, served.run_id, K, query, name)
 
 
 def test_playlist_csv_holds_the_playlist_rows_in_order(served):
@@ -107,7 +108,7 @@ def test_playlist_csv_holds_the_playlist_rows_in_order(served):
 
     query = PlaylistQuery(clusters=(1, 2), order_by="popularity", descending=True, limit=25)
     rows = read_csv(served.client.get(playlist_url(served, "playlist.csv", query)))
-    expected = PlaylistSource(served.store).view("run1", K).playlist(query)
+    expected = PlaylistSource(served.store).view(served.run_id, K).playlist(query)
     frame = served.dataset.frame
     assert [row[0] for row in rows[1:]] == list(frame["id_songs"].iloc[expected["row"]])
     assert len(rows) - 1 == 25
@@ -152,8 +153,8 @@ def test_names_outside_ascii_keep_their_letters_for_browsers_that_read_rfc6266(s
 
 
 def test_hostile_cluster_names_are_exported_as_text(served):
-    sheet = served.store.get_names("run1", K)
-    served.store.rename("run1", K, 0, "=HYPERLINK(\"http://evil.example\")", sheet.version)
+    sheet = served.store.get_names(served.run_id, K)
+    served.store.rename(served.run_id, K, 0, "=HYPERLINK(\"http://evil.example\")", sheet.version)
     rows = read_csv(served.client.get(playlist_url(served, "playlist.csv", PlaylistQuery(clusters=(0,), limit=5))))
     assert {row[-1] for row in rows[1:]} == {"'=HYPERLINK(\"http://evil.example\")"}
 
@@ -162,17 +163,17 @@ def test_hostile_cluster_names_are_exported_as_text(served):
     ("url", "status", "message"),
     [
         ("/download/dataset.csv?run=nosuchrun&k=3", 404, "no stored run 'nosuchrun'"),
-        ("/download/dataset.csv?run=run1&k=9", 404, "has no k=9"),
-        ("/download/dataset.csv?run=run1&k=three", 400, "k='three' is not a whole number"),
+        ("/download/dataset.csv?run=<run>&k=9", 404, "has no k=9"),
+        ("/download/dataset.csv?run=<run>&k=three", 400, "k='three' is not a whole number"),
         ("/download/dataset.csv?k=3", 400, "names no valid run"),
         ("/download/dataset.csv?run=../../x&k=3", 400, "names no valid run"),
-        ("/download/playlist.csv?run=run1&k=3&q=%25%25%25", 400, "damaged"),
-        (f"/download/playlist.csv?run=run1&k=3&q={encode_query(PlaylistQuery(like_row=99_999))}", 400, "row 99999"),
+        ("/download/playlist.csv?run=<run>&k=3&q=%25%25%25", 400, "damaged"),
+        (f"/download/playlist.csv?run=<run>&k=3&q={encode_query(PlaylistQuery(like_row=99_999))}", 400, "row 99999"),
         ("/download/names.json?run=nosuchrun&k=3", 404, "no stored run"),
     ],
 )
 def test_bad_links_get_a_one_line_answer(served, url, status, message):
-    response = served.client.get(url)
+    response = served.client.get(url.replace("<run>", served.run_id))
     assert response.status_code == status
     text = response.get_data(as_text=True)
     assert message in text and text.count("\n") == 1
@@ -180,18 +181,18 @@ def test_bad_links_get_a_one_line_answer(served, url, status, message):
 
 def test_names_file_round_trip(served, tmp_path):
     store = served.store
-    sheet = store.get_names("run1", K)
-    store.rename("run1", K, 1, "Party", sheet.version)
-    response = served.client.get(f"/download/names.json?run=run1&k={K}")
-    assert response.headers["Content-Disposition"] == 'attachment; filename="names-run1-k3.json"'
+    sheet = store.get_names(served.run_id, K)
+    store.rename(served.run_id, K, 1, "Party", sheet.version)
+    response = served.client.get(f"/download/names.json?run={served.run_id}&k={K}")
+    assert response.headers["Content-Disposition"] == f'attachment; filename="names-{served.run_id}-k3.json"'
     downloaded = parse_names_file(response.get_data())
-    assert downloaded.run_id == "run1" and downloaded.k == K
-    assert downloaded.names == store.get_names("run1", K).names
+    assert downloaded.run_id == served.run_id and downloaded.k == K
+    assert downloaded.names == store.get_names(served.run_id, K).names
 
     # The same file applied to a fresh store over the same run gives the same names.
     other = ResultsStore.open(tmp_path / "other")
     other.put_run(served.run)
-    sheet, summary = apply_names_file(other, "run1", K, 0, response.get_data(), "names.json")
+    sheet, summary = apply_names_file(other, served.run_id, K, 0, response.get_data(), "names.json")
     assert sheet.names == downloaded.names
     assert summary == "names.json: applied 1 name(s)"
     assert [(c.cluster, c.new) for c in sheet.history] == [(1, "Party")]
@@ -199,34 +200,34 @@ def test_names_file_round_trip(served, tmp_path):
 
 def test_an_upload_that_swaps_two_names_applies_in_a_working_order(served):
     store = served.store
-    first = store.get_names("run1", K)
-    store.rename("run1", K, 0, "Calm", first.version)
-    sheet = store.rename("run1", K, 1, "Loud", first.version + 1)
-    text = names_file_text("run1", K, {0: "Loud", 1: "Quiet"})
-    after, summary = apply_names_file(store, "run1", K, sheet.version, text, "names.json")
+    first = store.get_names(served.run_id, K)
+    store.rename(served.run_id, K, 0, "Calm", first.version)
+    sheet = store.rename(served.run_id, K, 1, "Loud", first.version + 1)
+    text = names_file_text(served.run_id, K, {0: "Loud", 1: "Quiet"})
+    after, summary = apply_names_file(store, served.run_id, K, sheet.version, text, "names.json")
     assert after.names[0] == "Loud" and after.names[1] == "Quiet"
     assert summary == "names.json: applied 2 name(s)"
 
 
 def test_an_upload_reports_what_it_could_not_apply(served):
     store = served.store
-    sheet = store.rename("run1", K, 0, "Calm", store.get_names("run1", K).version)
-    sheet = store.rename("run1", K, 1, "Loud", sheet.version)
-    text = names_file_text("run1", K, {0: "Loud", 1: "Calm"})  # a swap needs a third name in between
-    after, summary = apply_names_file(store, "run1", K, sheet.version, text, "names.json")
+    sheet = store.rename(served.run_id, K, 0, "Calm", store.get_names(served.run_id, K).version)
+    sheet = store.rename(served.run_id, K, 1, "Loud", sheet.version)
+    text = names_file_text(served.run_id, K, {0: "Loud", 1: "Calm"})  # a swap needs a third name in between
+    after, summary = apply_names_file(store, served.run_id, K, sheet.version, text, "names.json")
     assert after.names == sheet.names
     assert "applied 0 name(s); not applied: cluster 0: 'Loud' is already the name of cluster 1" in summary
 
 
 def test_an_upload_over_a_newer_name_is_a_conflict(served):
     store = served.store
-    base = store.get_names("run1", K).version
-    store.rename("run1", K, 2, "Theirs", base)  # someone else, after our page loaded
+    base = store.get_names(served.run_id, K).version
+    store.rename(served.run_id, K, 2, "Theirs", base)  # someone else, after our page loaded
     with pytest.raises(NameConflict, match="'Theirs'"):
-        apply_names_file(store, "run1", K, base, names_file_text("run1", K, {2: "Mine"}), "names.json")
-    assert store.get_names("run1", K).names[2] == "Theirs"
+        apply_names_file(store, served.run_id, K, base, names_file_text(served.run_id, K, {2: "Mine"}), "names.json")
+    assert store.get_names(served.run_id, K).names[2] == "Theirs"
 
 
 def test_an_upload_for_another_k_is_refused(served):
     with pytest.raises(NamesFileError, match="names.json: it names clusters for k=4, but this view shows k=3"):
-        apply_names_file(served.store, "run1", K, 0, names_file_text("run1", 4, {0: "A"}), "names.json")
+        apply_names_file(served.store, served.run_id, K, 0, names_file_text(served.run_id, 4, {0: "A"}), "names.json")

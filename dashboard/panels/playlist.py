@@ -161,7 +161,6 @@ def _like_bar() -> html.Div:
             dbc.Button("More like this", id=_id("like"), size="sm", disabled=True),
             dbc.Switch(id=_id("within-cluster"), label="Within its cluster", value=False, className="mb-0"),
             dbc.Button("Back to the filters", id=_id("unlike"), size="sm", color="secondary", outline=True, disabled=True),
-            html.Span(id=_id("like-label"), className="small text-muted"),
             dcc.Store(id=_id("like-row"), data=None),
         ],
         className="d-flex flex-wrap align-items-center gap-3 mt-3",
@@ -175,9 +174,10 @@ def _grid(view: RunView) -> dag.AgGrid:
         {"field": "cluster_name", "headerName": "Cluster name"},
         {"field": "cluster", "headerName": "Cluster", "width": 100},
         {"field": "distance", "headerName": "Distance", "valueFormatter": {"function": "d3.format('.3f')(params.value)"}},
-        {"field": "genres", "headerName": "Genres"},
+        {"field": "popularity_songs", "headerName": "Popularity", "width": 120},
         {"field": "release_date", "headerName": "Released"},
-        *({"field": name, "headerName": _label(name)} for name in AUDIO_FEATURES),
+        {"field": "genres", "headerName": "Genres"},
+        *({"field": name, "headerName": _label(name)} for name in AUDIO_FEATURES if name != "popularity_songs"),
         {"field": "id_songs", "headerName": "Spotify id"},
     ]
     return dag.AgGrid(
@@ -274,7 +274,7 @@ def grid_rows(view, playlist: pd.DataFrame) -> list[dict]:
 def _count_text(total: int, like_song: str | None) -> str:
     text = f"{total:,} song{'s' if total != 1 else ''}"
     if like_song:
-        text += f" like {like_song}"
+        text += f" like {like_song}, closest first"
     if total > GRID_ROWS:
         text += f" (the table shows the first {GRID_ROWS:,}; the exports hold all)"
     return text
@@ -312,7 +312,6 @@ def register(app, store) -> None:
             "rows": Output(_id("grid"), "rowData"),
             "count": Output(_id("count"), "children"),
             "message": Output(_id("message"), "children"),
-            "like_label": Output(_id("like-label"), "children"),
             "csv": Output(_id("export-csv"), "href"),
             "uris": Output(_id("export-uris"), "href"),
             "dataset": Output(_id("export-dataset"), "href"),
@@ -338,7 +337,6 @@ def register(app, store) -> None:
             "rows": grid_rows(view, playlist),
             "count": _count_text(len(playlist), like_song),
             "message": None,
-            "like_label": f"Songs like {like_song}, closest first" if like_song else "",
             "csv": playlist_href(app, "playlist.csv", run_id, k, query, name),
             "uris": playlist_href(app, "playlist.txt", run_id, k, query, name),
             "dataset": dataset_href,
@@ -423,7 +421,6 @@ def _empty(message: str) -> dict:
         "rows": [],
         "count": "",
         "message": dbc.Alert(message, color="warning", className="py-1 px-2 mb-0"),
-        "like_label": "",
         "csv": "",
         "uris": "",
         "dataset": "",
