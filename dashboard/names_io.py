@@ -15,13 +15,12 @@ from dash import Input, Output, State, dcc, html, no_update
 from analysis.export import safe_filename
 from analysis.names import MAX_NAMES_FILE_CHARS, NamesFileError, names_file_text, parse_names_file
 from dashboard.downloads import DOWNLOAD_PREFIX, DownloadError, attachment, download_href, requested_run
+from dashboard.ids import RUN_STATE
 from dashboard.store import InvalidName, NameConflict, NameSheet, UnknownRun
 
-NAMES_IO = "names-io"
 
-
-def _id(part: str) -> dict[str, str]:
-    return {"panel": NAMES_IO, "part": part}
+def _id(part: str) -> str:
+    return f"names-io-{part}"
 
 
 def names_io_controls() -> html.Div:
@@ -88,7 +87,7 @@ def register_names_io(app, store) -> None:
         filename = safe_filename(f"names-{run_id}-k{k}", "json")
         return attachment(names_file_text(run_id, k, names), filename, "application/json")
 
-    @app.callback(Output(_id("download"), "href"), Input("run-state", "data"))
+    @app.callback(Output(_id("download"), "href"), Input(RUN_STATE, "data"))
     def download_link(state):
         if not state or not state.get("run_id"):
             return ""
@@ -96,10 +95,10 @@ def register_names_io(app, store) -> None:
 
     @app.callback(
         Output(_id("message"), "children"),
-        Output("run-state", "data", allow_duplicate=True),
+        Output(RUN_STATE, "data", allow_duplicate=True),
         Input(_id("upload"), "contents"),
         State(_id("upload"), "filename"),
-        State("run-state", "data"),
+        State(RUN_STATE, "data"),
         prevent_initial_call=True,
     )
     def upload(contents, filename, state):

@@ -1,13 +1,16 @@
 """Downloads through the real Flask server: playlist CSV, Spotify URIs, the whole dataset and the names file."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 import re
 from types import SimpleNamespace
 from urllib.parse import unquote
 
 import pytest
+from dash_client import dash_call
 
 from analysis.dataset import load_csv
 from analysis.export import FORMULA_START, PLAIN_NUMBER
@@ -231,3 +234,45 @@ def test_an_upload_over_a_newer_name_is_a_conflict(served):
 def test_an_upload_for_another_k_is_refused(served):
     with pytest.raises(NamesFileError, match="names.json: it names clusters for k=4, but this view shows k=3"):
         apply_names_file(served.store, served.run_id, K, 0, names_file_text(served.run_id, 4, {0: "A"}), "names.json")
+
+
+NAMES_MESSAGE = "names-io-message.children"
+NAMES_UPLOAD = "names-io-upload.contents"
+
+
+def upload_names(served, text: str, state: dict) -> dict:
+    contents = "data:application/json;base64," + base64.b64encode(text.encode()).decode()
+    values = {NAMES_UPLOAD: contents, "names-io-upload.filename": "team.json", "run-state.data": state}
+    return dash_call(served.app, NAMES_MESSAGE, NAMES_UPLOAD, values)
+
+
+def test_uploading_a_names_file_in_the_page_renames_and_moves_the_page_on(served):
+    state = {"dataset_id": served.dataset.fingerprint, "run_id": served.run_id, "k": K, "names_version": 0}
+    answer = upload_names(served, names_file_text(served.run_id, K, {0: "Party", 2: "Calm"}), state)
+    assert "team.json: applied 2 name(s)" in json.dumps(answer)
+    assert answer["run-state"]["data"]["names_version"] == 2
+    assert served.store.get_names(served.run_id, K).saved == {0: "Party", 2: "Calm"}
+
+
+def test_uploading_over_a_newer_name_shows_the_conflict_and_the_newer_names(served):
+    state = {"dataset_id": served.dataset.fingerprint, "run_id": served.run_id, "k": K, "names_version": 0}
+    served.store.rename(served.run_id, K, 1, "Theirs", 0)
+    answer = upload_names(served, names_file_text(served.run_id, K, {1: "Mine"}), state)
+    assert "'Theirs'" in json.dumps(answer)
+    assert answer["run-state"]["data"]["names_version"] == 1
+    assert served.store.get_names(served.run_id, K).names[1] == "Theirs"
+
+
+def test_a_broken_upload_is_answered_in_one_line_and_changes_nothing(served):
+    state = {"dataset_id": served.dataset.fingerprint, "run_id": served.run_id, "k": K, "names_version": 0}
+    answer = upload_names(served, "{not json", state)
+    assert "team.json: not JSON" in json.dumps(answer)
+    assert "run-state" not in answer
+    assert served.store.get_names(served.run_id, K).version == 0
+
+
+def test_the_page_links_the_names_file_of_the_run_it_shows(served):
+    state = {"dataset_id": served.dataset.fingerprint, "run_id": served.run_id, "k": K, "names_version": 0}
+    answer = dash_call(served.app, "names-io-download.href", "run-state.data", {"run-state.data": state})
+    href = answer["names-io-download"]["href"]
+    assert parse_names_file(served.client.get(href).get_data()).names == served.store.get_names(served.run_id, K).names
