@@ -372,6 +372,8 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.UPLOAD_ALERT, "children"),
         Output(ids.DATASET_PICKER, "options"),
         Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        Output(ids.UPLOAD, "contents", allow_duplicate=True),
+        Output(ids.UPLOAD_ACCEPTED, "data", allow_duplicate=True),
         Input(ids.UPLOAD_ACCEPTED, "data"),
         Input(ids.UPLOAD_REFUSED, "data"),
         prevent_initial_call=True,
@@ -451,18 +453,27 @@ def _whole(value, what: str) -> int:
 
 
 def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
+    """Store a good upload and choose it, or explain the refusal; either way the browser drops the file's bytes."""
+    dropped = (None, None)  # Upload.contents and the accepted copy: the file must not stay in the page
     if ctx.triggered_id == ids.UPLOAD_REFUSED:
         size = refused["bytes"] / 1024 / 1024
-        return upload_refusal(f"{refused['filename']}: {size:.1f} MB is more than the upload limit of "
-                              f"{shell.config.max_upload_mb} MB"), no_update, no_update
+        limit = shell.config.max_upload_mb
+        message = f"{refused['filename']}: {size:.1f} MB is more than the upload limit of {limit} MB; it was not sent"
+        return upload_refusal(message), no_update, no_update, *dropped
+    if not accepted:
+        raise PreventUpdate  # the bytes were just dropped
     name = accepted.get("filename") or "uploaded file"
     try:
         dataset = load_upload(name, accepted.get("contents") or "", shell.config.max_upload_bytes)
     except DataError as error:
-        return upload_refusal(str(error)), no_update, no_update
+        return upload_refusal(str(error)), no_update, no_update, *dropped
+    except Exception as error:  # a loader bug must still end in words, not a broken page
+        log.exception("upload %s could not be loaded", name)
+        message = f"{name}: could not be read ({type(error).__name__}: {error})"
+        return upload_refusal(message), no_update, no_update, *dropped
     dataset_id = shell.store.put_dataset(dataset)
     options, _ = dataset_options(shell)
-    return upload_report(dataset), options, dataset_id
+    return upload_report(dataset), options, dataset_id, *dropped
 
 
 def load_upload(name: str, contents: str, limit: int) -> Dataset:

@@ -212,4 +212,13 @@ def test_upload_over_the_limit_is_refused_by_the_server_too(app, sample_csv):
 def test_upload_the_browser_refused_is_explained(app):
     values = {f"{ids.UPLOAD_REFUSED}.data": {"filename": "big.csv", "bytes": 5 * 2**20, "at": 1}}
     response = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_REFUSED}.data", values)
-    assert "big.csv: 5.0 MB is more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])
+    refusal = "big.csv: 5.0 MB is more than the upload limit of 1 MB; it was not sent"
+    assert refusal in text_of(response[ids.UPLOAD_ALERT])
+
+
+def test_the_browser_drops_the_files_bytes_once_the_upload_is_handled(app, sample_csv):
+    for response in (upload(app, "mine.csv", sample_csv.read_bytes()), upload(app, "bad.csv", b"x;y\n1;2\n")):
+        assert response[ids.UPLOAD]["contents"] is None and response[ids.UPLOAD_ACCEPTED]["data"] is None
+
+    with pytest.raises(CallbackSkipped):  # the drop itself changes nothing more
+        dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", {})

@@ -138,18 +138,44 @@ def test_a_running_job_can_be_cancelled(app_server, browser):
     assert "run=" not in browser.current_url
 
 
-def test_a_run_over_the_time_limit_ends_in_an_alert(tmp_path):
-    with serve(tmp_path / "cache", AMC_JOB_TIME_LIMIT="2") as server, chromium() as driver:
-        driver.get(server.url)
-        visible(driver, "#panel-card-elbow")
-        set_number(driver, "param-k-max", 50)
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory):
+    """A server with tight limits: 2 s per run, 1 MB per upload."""
+    with serve(tmp_path_factory.mktemp("strict-cache"), AMC_JOB_TIME_LIMIT="2", AMC_MAX_UPLOAD_MB="1") as server:
+        yield server
 
-        seen = press_run_and_watch(driver)
 
-        assert seen[-1][1] == "Failed"
-        alert = visible(driver, "#job-alert .alert-danger")
-        assert "time limit of 2 s" in alert.text
-        assert driver.find_element(By.ID, "run-button").is_enabled()
+def test_a_run_over_the_time_limit_ends_in_an_alert(strict_server, browser):
+    browser.get(strict_server.url)
+    visible(browser, "#panel-card-elbow")
+    set_number(browser, "param-k-max", 50)
+
+    seen = press_run_and_watch(browser)
+
+    assert seen[-1][1] == "Failed"
+    alert = visible(browser, "#job-alert .alert-danger")
+    assert "time limit of 2 s" in alert.text
+    assert browser.find_element(By.ID, "run-button").is_enabled()
+
+
+def test_the_browser_refuses_a_file_over_the_limit_and_a_good_one_is_chosen(strict_server, browser, tmp_path,
+                                                                             sample_csv):
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(sample_csv.read_bytes() + b" " * 2**20)
+    browser.get(strict_server.url)
+    visible(browser, "#panel-card-elbow")
+    upload_field = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+
+    upload_field.send_keys(str(huge))
+    size = huge.stat().st_size / 2**20
+    refusal = f"huge.csv: {size:.1f} MB is more than the upload limit of 1 MB; it was not sent"
+    assert refusal in visible(browser, "#upload-refusal").text
+
+    upload_field.send_keys(str(sample_csv))
+    picker = Select(browser.find_element(By.ID, "dataset-picker"))
+    wait_for(browser, lambda d: picker.first_selected_option.text.startswith(f"Uploaded: {sample_csv.name}"), 30,
+             "the uploaded file was not chosen")
+    assert "Loaded" in visible(browser, "#upload-alert .alert-success").text
 
 
 def test_two_users_starting_the_same_run_at_once_both_get_it(app_server):
