@@ -52,8 +52,13 @@ class JobLedger:
     def __init__(self, cache: diskcache.Cache) -> None:
         self.cache = cache
 
-    def start(self, ticket: str, pid: int) -> None:
-        self.cache.set(_ledger_key(ticket), JobRecord("running", pid, time.time()), expire=LEDGER_EXPIRY)
+    def start(self, ticket: str, pid: int) -> bool:
+        """Record the job as running; False when it was cancelled before it could start."""
+        with self.cache.transact(retry=True):
+            if self.get(ticket) is not None:
+                return False
+            self.cache.set(_ledger_key(ticket), JobRecord("running", pid, time.time()), expire=LEDGER_EXPIRY)
+            return True
 
     def end(self, ticket: str, state: str, message: str = "") -> None:
         """Record the end unless one is recorded already (a cancel stays a cancel)."""
@@ -67,10 +72,17 @@ class JobLedger:
         return self.cache.get(_ledger_key(ticket))
 
     def cancel(self, ticket: str) -> JobRecord | None:
-        """Mark a running job cancelled and return its record, or None when it is not running."""
+        """Mark the job cancelled; returns its record when it has a process to stop.
+
+        A job not started yet is marked too, so that it never starts.
+        """
         with self.cache.transact(retry=True):
             record = self.get(ticket)
-            if record is None or record.state != "running":
+            if record is None:
+                stopped = JobRecord("cancelled", 0, time.time(), "cancelled by the user", time.time())
+                self.cache.set(_ledger_key(ticket), stopped, expire=LEDGER_EXPIRY)
+                return None
+            if record.state != "running":
                 return None
             self.end(ticket, "cancelled", "cancelled by the user")
             return record
@@ -186,7 +198,8 @@ class RunJobs:
             raise PreventUpdate
         ticket, dataset_id, run_id = request["ticket"], request["dataset_id"], request["run_id"]
         pid = os.getpid()
-        self.ledger.start(ticket, pid)
+        if not self.ledger.start(ticket, pid):
+            raise PreventUpdate  # cancelled before it started
         # A fresh store: the parent's in-process memo and its lock were copied mid-use by fork.
         store = ResultsStore.from_config(self.config)
         watchdog = self._start_watchdog(ticket)
@@ -243,9 +256,8 @@ class RunJobs:
         if not request:
             raise PreventUpdate
         record = self.ledger.cancel(request["ticket"])
-        if record is None:
-            raise PreventUpdate
-        kill_process_tree(record.pid)
+        if record is not None:
+            kill_process_tree(record.pid)
         return "Cancelling…"
 
     def settle(self, running: bool | None, request: dict | None):

@@ -52,7 +52,7 @@ def test_ledger_keeps_the_first_end_and_a_cancel_stays_a_cancel(jobs):
     ledger.end("a", "done")
     assert ledger.get("a").state == "cancelled"
     assert ledger.cancel("a") is None  # nothing left to cancel
-    assert ledger.cancel("never-started") is None
+    assert not ledger.start("a", 456)
 
 
 def test_a_slot_held_by_a_live_process_is_busy_and_a_dead_ones_is_free(jobs, sleeper):
@@ -75,8 +75,15 @@ def test_cancel_records_first_then_kills_the_process(jobs, sleeper):
 
     assert sleeper.wait(timeout=10) != 0
     assert jobs.ledger.get("ticket-1").state == "cancelled"
+
+
+def test_a_job_cancelled_before_it_started_never_starts(jobs):
+    jobs.cancel(1, request())
+
     with pytest.raises(PreventUpdate):
-        jobs.cancel(2, request())  # already ended: nothing to do
+        jobs.execute(lambda value: None, request())
+    assert jobs.ledger.get("ticket-1").state == "cancelled"
+    assert jobs.settle(False, request())[2].startswith("Cancelled")
 
 
 def test_a_stored_run_returns_at_once(jobs, config):
