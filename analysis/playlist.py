@@ -79,12 +79,7 @@ class PlaylistQuery:
         stray = sorted(set(values) - known)
         if stray:
             raise PlaylistError(f"unknown playlist setting(s) {', '.join(map(str, stray))}")
-        try:
-            return cls(**{key: _PARSERS[key](value) for key, value in values.items()}).validate()
-        except (TypeError, ValueError) as error:
-            if isinstance(error, PlaylistError):
-                raise
-            raise PlaylistError(f"malformed playlist setting: {error}") from None
+        return cls(**{key: _PARSERS[key](value) for key, value in values.items()}).validate()
 
 
 def _ints(value: object) -> tuple[int, ...]:
