@@ -40,6 +40,7 @@ UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
 # Parts every stored run carries; "dataset" is there only while the store still holds the data.
 RUN_PARTS_ALWAYS = frozenset({"sweep", "models", "pca", "breakdown"})
 REPORT_LINES_SHOWN = 5
+DEMO_LABEL, START_UP_LABEL, UPLOADED_LABEL = "Demo", "Start-up file", "Uploaded"
 # The parameter inputs, in the order ``params_from_form`` takes their values.
 FORM_PARTS = (ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE, ids.K_MIN, ids.K_MAX, ids.SEED)
 
@@ -86,11 +87,11 @@ def _offer_datasets(config: Config, store: ResultsStore) -> dict[str, str]:
     """Put the demo and the start-up file in the store; a bad start-up file stops the server (DataError)."""
     offered = {}
     if DEMO_CSV.exists():
-        offered[store.put_dataset(load_csv(DEMO_CSV))] = "Demo"
+        offered[store.put_dataset(load_csv(DEMO_CSV))] = DEMO_LABEL
     else:
         log.warning("bundled demo data missing: %s", DEMO_CSV)
     if config.data_path is not None:
-        offered[store.put_dataset(load_csv(config.data_path))] = "Start-up file"
+        offered[store.put_dataset(load_csv(config.data_path))] = START_UP_LABEL
     return offered
 
 
@@ -228,11 +229,11 @@ def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
     infos = shell.store.list_datasets()
     first = sorted(infos, key=lambda info: (info.dataset_id not in shell.offered, info.added_at))
     options = [
-        {"label": f"{shell.offered.get(info.dataset_id, 'Uploaded')}: {info.name} ({info.rows:,} songs)",
+        {"label": f"{shell.offered.get(info.dataset_id, UPLOADED_LABEL)}: {info.name} ({info.rows:,} songs)",
          "value": info.dataset_id}
         for info in first
     ]
-    start_up = [i for i, label in shell.offered.items() if label == "Start-up file"]
+    start_up = [i for i, label in shell.offered.items() if label == START_UP_LABEL]
     default = start_up[0] if start_up else (options[0]["value"] if options else None)
     return options, default
 
@@ -288,7 +289,10 @@ def placeholder(text: str):
 
 def run_summary(result: RunResult, k: int):
     params = result.params
-    clip = "none" if params.clip_percentiles is None else "{:g}–{:g} percentiles".format(*params.clip_percentiles)
+    clip = "none"
+    if params.clip_percentiles is not None:
+        clip = "{:g}–{:g} percentiles of ".format(*params.clip_percentiles)
+        clip += ", ".join(params.clip_features) if params.clip_features else "every feature"
     facts = [
         ("Data", f"{result.dataset_name} ({result.n_rows:,} songs clustered)"),
         ("Features", ", ".join(params.features)),
@@ -297,6 +301,7 @@ def run_summary(result: RunResult, k: int):
         ("k range", f"{params.k_min}–{params.k_max} (seed {params.seed})"),
         ("Recommended", f"k = {result.sweep.recommended_k}: {result.sweep.reason}"),
         ("Showing", f"k = {k}"),
+        ("Computed in", f"{result.timings.get('total', 0.0):.1f} s"),
         ("Run id", html.Code(result.run_id)),
     ]
     report = result.data_report.lines()

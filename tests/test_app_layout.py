@@ -222,3 +222,15 @@ def test_the_browser_drops_the_files_bytes_once_the_upload_is_handled(app, sampl
 
     with pytest.raises(CallbackSkipped):  # the drop itself changes nothing more
         dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", {})
+
+
+def test_a_runs_parameters_are_shown_with_its_results(app, config, demo_id):
+    params = RunParams(features=("energy", "tempo"), log_features=(), clip_percentiles=(1.0, 99.0), k_min=2, k_max=3)
+    run = stored_run(config, demo_id, params)
+    state = {"dataset_id": demo_id, "run_id": run.run_id, "k": 3, "names_version": 0}
+
+    response = dash_call(app, f"{ids.RUN_SUMMARY}.children", f"{ids.RUN_STATE}.data", {f"{ids.RUN_STATE}.data": state})
+
+    summary = text_of(response[ids.RUN_SUMMARY])
+    for fact in ("energy, tempo", "1–99 percentiles of every feature", "2–3 (seed 42)", "k = 3", run.run_id):
+        assert fact in summary
