@@ -26,6 +26,7 @@ BUILTIN_PANEL_MODULES: tuple[str, ...] = (
     "dashboard.panels.heatmap",
     "dashboard.panels.naming",
     "dashboard.panels.artists",
+    "dashboard.panels.playlist",
 )
 
 # Parts of a run a panel may need; the shell shows a placeholder when the current run lacks one.
