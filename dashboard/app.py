@@ -53,12 +53,13 @@ class Shell:
     store: ResultsStore
     panels: tuple[Panel, ...]
     offered: dict[str, str]  # dataset id -> how the picker introduces it ("Demo", "Start-up file")
+    chosen: str | None  # the dataset the picker starts with
 
 
 def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     store = ResultsStore.from_config(config)
-    chosen = load_panels() if panels is None else panels
-    shell = Shell(config, store, tuple(sorted(chosen, key=lambda p: p.order)), _offer_datasets(config, store))
+    drawn = load_panels() if panels is None else panels
+    shell = Shell(config, store, tuple(sorted(drawn, key=lambda p: p.order)), *_offer_datasets(config, store))
     jobs = RunJobs(config, store)
     app = dash.Dash(
         __name__,
@@ -83,16 +84,21 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     return app
 
 
-def _offer_datasets(config: Config, store: ResultsStore) -> dict[str, str]:
-    """Put the demo and the start-up file in the store; a bad start-up file stops the server (DataError)."""
-    offered = {}
+def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str], str | None]:
+    """Put the demo and the start-up file in the store and say which is chosen first (the start-up file).
+
+    A bad start-up file stops the server with the loader's message (DataError).
+    """
+    offered, chosen = {}, None
     if DEMO_CSV.exists():
-        offered[store.put_dataset(load_csv(DEMO_CSV))] = DEMO_LABEL
+        chosen = store.put_dataset(load_csv(DEMO_CSV))
+        offered[chosen] = DEMO_LABEL
     else:
         log.warning("bundled demo data missing: %s", DEMO_CSV)
     if config.data_path is not None:
-        offered[store.put_dataset(load_csv(config.data_path))] = START_UP_LABEL
-    return offered
+        chosen = store.put_dataset(load_csv(config.data_path))
+        offered.setdefault(chosen, START_UP_LABEL)  # `--data` given the demo file: it stays "Demo"
+    return offered, chosen
 
 
 def _serve_bootstrap(server: flask.Flask) -> None:
@@ -233,9 +239,7 @@ def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
          "value": info.dataset_id}
         for info in first
     ]
-    start_up = [i for i, label in shell.offered.items() if label == START_UP_LABEL]
-    default = start_up[0] if start_up else (options[0]["value"] if options else None)
-    return options, default
+    return options, shell.chosen or (options[0]["value"] if options else None)
 
 
 # drawing a run

@@ -90,6 +90,14 @@ def test_a_start_up_file_is_offered_first_and_chosen(tmp_path, sample_csv, demo_
     assert {option["value"] for option in picker.options} == {picker.value, demo_id}
 
 
+def test_the_demo_given_as_start_up_file_is_offered_once_as_the_demo(tmp_path, demo_csv, demo_id):
+    config = Config.from_env({"AMC_DATA": str(demo_csv)}, cache_dir=tmp_path / "cache")
+    picker = create_app(config, panels=[]).layout()[ids.DATASET_PICKER]
+
+    assert [option["value"] for option in picker.options] == [demo_id] and picker.value == demo_id
+    assert picker.options[0]["label"].startswith("Demo: ")
+
+
 def test_page_serves_bootstrap_locally_and_limits_request_size(app, config):
     client = app.server.test_client()
 
