@@ -100,9 +100,7 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
         rows=3,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.06,
-        subplot_titles=("silhouette (higher is better)", "Davies–Bouldin (lower is better)",
-                        "Calinski–Harabasz (higher is better)"),
+        vertical_spacing=0.05,
     )
     figure.add_trace(
         go.Scatter(
@@ -138,9 +136,14 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
     figure.add_vline(x=active_k, line={"color": ACTIVE_COLOUR, "dash": "dot"})
     figure.update_xaxes(dtick=1)
     figure.update_xaxes(title="number of clusters k", row=3, col=1)
+    for row, title in enumerate(("silhouette ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑"), start=1):
+        figure.update_yaxes(title=title, row=row, col=1)
     figure.update_layout(showlegend=False)
     sample = result.sweep.silhouette_sample_size
-    return _base_layout(figure, f"Quality by k (silhouette on {sample:,} sampled songs; active k={active_k})", 560)
+    title = f"Quality by k<br><sub>silhouette of {sample:,} sampled songs ± spread; ↑ higher, ↓ lower is better</sub>"
+    _base_layout(figure, title, 560)
+    figure.update_layout(margin={"t": 80})
+    return figure
 
 
 def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
@@ -238,30 +241,20 @@ def _number_format(values: pd.Series) -> str:
 
 
 def loadings_figure(result: RunResult) -> go.Figure:
-    """Each feature's loading on PC1 and PC2 as an arrow from the origin: which way it pulls a song."""
+    """Each feature's loading on PC1 and PC2, side by side: which way and how hard it pulls a song."""
     loadings = result.pca.loadings
+    features = [escape(feature) for feature in loadings.index]
     figure = go.Figure(
-        go.Scatter(
-            x=loadings["PC1"],
-            y=loadings["PC2"],
-            mode="markers+text",
-            text=[escape(feature) for feature in loadings.index],
-            textposition="top center",
-            marker={"size": 6, "color": "#1f77b4"},
-            hovertemplate="%{text}<br>PC1 %{x:.2f}<br>PC2 %{y:.2f}<extra></extra>",
-            showlegend=False,
-        )
+        [
+            go.Bar(y=features, x=loadings[component].astype(float), name=component, orientation="h",
+                   hovertemplate=f"%{{y}}<br>{component} loading %{{x:+.2f}}<extra></extra>")
+            for component in ("PC1", "PC2")
+        ]
     )
-    arrows = [
-        {"x": pc1, "y": pc2, "ax": 0, "ay": 0, "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "",
-         "showarrow": True, "arrowhead": 2, "arrowwidth": 1.5, "arrowcolor": "#1f77b4"}
-        for pc1, pc2 in zip(loadings["PC1"], loadings["PC2"])
-    ]
-    figure.update_layout(annotations=arrows)
-    reach = float(np.abs(loadings[["PC1", "PC2"]].to_numpy()).max()) * 1.25 or 1.0
-    figure.update_xaxes(title="PC1 loading", range=[-reach, reach], zeroline=True)
-    figure.update_yaxes(title="PC2 loading", range=[-reach, reach], zeroline=True, scaleanchor="x")
-    return _base_layout(figure, "PCA loadings", 560)
+    figure.update_xaxes(title="loading", zeroline=True)
+    figure.update_yaxes(autorange="reversed", type="category")
+    figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.12})
+    return _base_layout(figure, "PCA loadings", 160 + 28 * len(features))
 
 
 def _short_number(value: float) -> str:
@@ -322,22 +315,23 @@ def distribution_figure(result: RunResult, frame: pd.DataFrame, k: int, feature:
 
 
 def sizes_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
-    """Songs per cluster, with each cluster's share of the run."""
+    """Songs per cluster as horizontal bars (names stay readable in a narrow column), with each share."""
     sizes = result.models[k].sizes
     total = int(sizes.sum()) or 1
     figure = go.Figure(
         go.Bar(
-            x=[cluster_label(names, cluster) for cluster in range(k)],
-            y=sizes,
+            y=[cluster_label(names, cluster) for cluster in range(k)],
+            x=sizes,
+            orientation="h",
             marker_color=[cluster_colour(cluster) for cluster in range(k)],
             text=[f"{size / total:.0%}" for size in sizes],
-            textposition="outside",
-            hovertemplate="%{x}<br>%{y:,} songs<extra></extra>",
+            textposition="auto",
+            hovertemplate="%{y}<br>%{x:,} songs<extra></extra>",
         )
     )
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(title="songs")
-    return _base_layout(figure, f"Cluster sizes at k={k}", 320)
+    figure.update_yaxes(type="category", autorange="reversed")
+    figure.update_xaxes(title="songs")
+    return _base_layout(figure, f"Cluster sizes at k={k}", 140 + 36 * k)
 
 
 def artist_spread_figure(counts: np.ndarray, names: dict[int, str], query: str) -> go.Figure:

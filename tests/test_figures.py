@@ -96,10 +96,12 @@ def test_song_hover_text_follows_a_frame_with_dropped_rows(frame):
     assert artists[0] == f"{figures.escape(kept['name_artists'].iloc[0])} · {kept['genre_list'].iloc[0][0]}"
 
 
-def test_loadings_point_to_each_feature(run):
+def test_loadings_show_both_components_for_every_feature(run):
     figure = figures.loadings_figure(run)
-    assert list(figure.data[0].text) == list(run.pca.loadings.index)
-    assert len(figure.layout.annotations) == len(run.pca.loadings)
+    assert [trace.name for trace in figure.data] == ["PC1", "PC2"]
+    for trace in figure.data:
+        assert list(trace.y) == list(run.pca.loadings.index)
+        assert np.allclose(trace.x, run.pca.loadings[trace.name])
 
 
 def test_heatmap_colours_zscores_around_zero_with_raw_means_on_hover(run):
@@ -124,8 +126,8 @@ def test_distribution_shows_raw_values_of_the_sampled_songs_per_cluster(run, fra
 
 def test_sizes_add_up_to_every_song(run, frame):
     figure = figures.sizes_figure(run, 4, NAMES)
-    assert sum(figure.data[0].y) == len(frame)
-    assert figure.data[0].x[0] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert sum(figure.data[0].x) == len(frame)
+    assert figure.data[0].y[0] == "&lt;img src=x onerror=alert(1)&gt;"
 
 
 def test_every_figure_serialises_without_raw_markup_from_data(run, frame):

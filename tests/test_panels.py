@@ -14,9 +14,9 @@ HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 EXPECTED_PARTS = {
     "elbow": {"graph", "k"},
     "silhouette": {"by-k", "per-cluster"},
-    "pca": {"scatter", "loadings", "loadings-table"},
+    "pca": {"scatter", "loadings"},
     "heatmap": {"heatmap", "feature", "distribution", "sizes"},
-    "naming": {"base", "alert", "history", "name", "save"},
+    "naming": {"shown", "base", "alert", "history", "name", "save"},
     "artists": {"top-artists", "top-genres", "spanning", "search", "found"},
 }
 
@@ -96,30 +96,34 @@ def test_choosing_a_k_in_the_sweep_makes_it_active(store, state):
 
 
 def test_saving_a_name_bumps_the_version_every_panel_redraws_from(store, state, run):
-    new_state, message, base = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "  Loud  "}, 0)
-    assert new_state == {**state, "names_version": 1} and message is None and base == 1
+    new_state, message, base, history = naming.apply_change(store, state, {"part": "save", "cluster": 1},
+                                                            {1: "  Loud  "}, 0)
+    assert new_state == {**state, "names_version": 1} and message is None and base == 1 and history is no_update
     assert store.get_names(run.run_id, 3).names[1] == "Loud"
 
 
 def test_a_stale_save_shows_the_conflict_and_keeps_the_page(store, state, run):
     store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
-    new_state, message, base = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "Mine"}, 0)
+    new_state, message, base, history = naming.apply_change(store, state, {"part": "save", "cluster": 1},
+                                                            {1: "Mine"}, 0)
     assert new_state is no_update and base == 1
     assert "Theirs" in message.children and message.color == "warning"
-    again, _, _ = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "Mine"}, base)
+    assert len(history.children) == 1  # the change that beat this save
+    again, _, _, _ = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "Mine"}, base)
     assert again["names_version"] == 2 and store.get_names(run.run_id, 3).names[1] == "Mine"
 
 
 @pytest.mark.parametrize("typed", ["", "x" * 61])
 def test_an_invalid_name_is_refused_with_the_stores_reason(store, state, typed):
-    new_state, message, base = naming.apply_change(store, state, {"part": "save", "cluster": 0}, {0: typed}, 0)
+    new_state, message, base, _ = naming.apply_change(store, state, {"part": "save", "cluster": 0}, {0: typed}, 0)
     assert new_state is no_update and base is no_update and message.color == "danger" and message.children
 
 
 def test_reverting_a_change_restores_the_old_name(store, state, run):
     before = store.get_names(run.run_id, 3).names[2]
     store.rename(run.run_id, 3, 2, "Temporary", base_version=0)
-    new_state, _, _ = naming.apply_change(store, {**state, "names_version": 1}, {"part": "revert", "version": 1}, {}, 1)
+    new_state, _, _, _ = naming.apply_change(store, {**state, "names_version": 1}, {"part": "revert", "version": 1},
+                                             {}, 1)
     assert new_state["names_version"] == 2 and store.get_names(run.run_id, 3).names[2] == before
     history = naming.history_list(store.get_names(run.run_id, 3))
     assert len(history.children) == 2

@@ -8,7 +8,7 @@ from dash.exceptions import PreventUpdate
 
 from analysis.result import RunResult
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False}
 
 def graph(component_id: dict, figure, **config) -> dcc.Graph:
     return dcc.Graph(id=component_id, figure=figure, config={**GRAPH_CONFIG, **config})

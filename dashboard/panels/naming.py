@@ -30,6 +30,10 @@ def layout(view: RunView):
     total = int(model.sizes.sum()) or 1
     return html.Div(
         [
+            # "shown" is the version the page was drawn with and only draws the history; "base" is the
+            # version the next save builds on, moved on by a conflict. Kept apart because Dash holds a
+            # callback back behind any pending callback that writes one of its inputs.
+            dcc.Store(id=part("shown"), data=view.names_version),
             dcc.Store(id=part("base"), data=view.names_version),
             html.Div(id=part("alert")),
             *[cluster_row(view, cluster, int(model.sizes[cluster]), total) for cluster in range(view.k)],
@@ -117,7 +121,7 @@ def alert(message: str, colour: str) -> dbc.Alert:
 def register(app, store) -> None:
     @app.callback(
         Output(part("history"), "children"),
-        Input(part("base"), "data"),
+        Input(part("shown"), "data"),
         State(RUN_STATE, "data"),
     )
     def show_history(_base, state):
@@ -128,6 +132,7 @@ def register(app, store) -> None:
         Output(RUN_STATE, "data", allow_duplicate=True),
         Output(part("alert"), "children"),
         Output(part("base"), "data"),
+        Output(part("history"), "children", allow_duplicate=True),
         Input(part("save", cluster=ALL), "n_clicks"),
         Input(part("name", cluster=ALL), "n_submit"),
         Input(part("revert", version=ALL), "n_clicks"),
@@ -140,7 +145,7 @@ def register(app, store) -> None:
     def change_names(_saves, _submits, _reverts, values, ids, base_version, state):
         trigger = ctx.triggered_id
         if trigger is None or not ctx.triggered[0]["value"]:
-            raise PreventUpdate  # a button appearing in the page, not a click
+            raise PreventUpdate  # the panel or its history being drawn, not a click
         typed = {item["cluster"]: value for item, value in zip(ids, values)}
         return apply_change(store, state, dict(trigger), typed, base_version)
 
@@ -148,8 +153,9 @@ def register(app, store) -> None:
 def apply_change(store, state: dict, trigger: dict, typed: dict[int, str | None], base_version: int):
     """Saves the name typed for the clicked cluster, or reverts the clicked change.
 
-    Returns (run-state, alert, base version): the run state changes only when the names did, so
-    every panel redraws with them; a refusal leaves the page as it is and says why.
+    Returns (run-state, alert, base version, history): the run state changes only when the names did,
+    so every panel redraws with them; a refusal leaves the page as it is and says why, and a conflict
+    also shows the history that beat the user's save.
     """
     run = current_run(store, state)
     try:
@@ -160,12 +166,12 @@ def apply_change(store, state: dict, trigger: dict, typed: dict[int, str | None]
                                  base_version)
     except NameConflict as conflict:
         message = f"{conflict}. Save again to replace their name with yours."
-        return no_update, alert(message, "warning"), conflict.current.version
+        return no_update, alert(message, "warning"), conflict.current.version, history_list(conflict.current)
     except (InvalidName, UnknownRun) as refused:
-        return no_update, alert(str(refused), "danger"), no_update
+        return no_update, alert(str(refused), "danger"), no_update, no_update
     if sheet.version == run.names_version:
-        return no_update, alert("Nothing changed: that is already the name.", "info"), no_update
-    return {**state, "names_version": sheet.version}, None, sheet.version
+        return no_update, alert("Nothing changed: that is already the name.", "info"), no_update, no_update
+    return {**state, "names_version": sheet.version}, None, sheet.version, no_update
 
 
 PANEL = Panel(

@@ -13,19 +13,8 @@ def layout(view: RunView):
     return dbc.Row(
         [
             dbc.Col(graph(PANEL.part_id("scatter"), scatter, scrollZoom=True), lg=8),
-            dbc.Col([graph(PANEL.part_id("loadings"), loadings_figure(view.result)), loadings_table(view)], lg=4),
+            dbc.Col(graph(PANEL.part_id("loadings"), loadings_figure(view.result)), lg=4),
         ]
-    )
-
-
-def loadings_table(view: RunView) -> dbc.Table:
-    return dbc.Table.from_dataframe(
-        view.result.pca.loadings.astype(float).rename_axis("feature").reset_index(),
-        float_format="+.2f",
-        id=PANEL.part_id("loadings-table"),
-        size="sm",
-        striped=True,
-        class_name="mt-2",
     )
 
 
