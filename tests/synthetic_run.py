@@ -42,6 +42,7 @@ def synthetic_frame(rows: int = 300, seed: int = 7) -> pd.DataFrame:
     frame["name_artists"] = [ARTISTS[i % len(ARTISTS)] for i in range(rows)]
     frame["genre_list"] = [(GENRES[i % len(GENRES)],) if i % 5 else () for i in range(rows)]
     frame["genres"] = frame["genre_list"].map(repr)
+    frame["release_year"] = rng.integers(1950, 2021, rows).astype(float)
     return frame
 
 
