@@ -7,6 +7,7 @@ import re
 import pytest
 from browser import app_server, chromium, visible, wait_for  # noqa: F401 (fixtures)
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -109,6 +110,18 @@ def test_choosing_k_in_the_elbow_panel_redraws_every_panel(page):
     assert f"k={other}" in card(page, "heatmap").text
     assert len(card(page, "naming").find_elements(By.CSS_SELECTOR, "input[type=text]")) == other
     screenshot(page, "k")
+
+
+def test_clicking_a_point_of_the_elbow_makes_its_k_active(page):
+    graph = page.find_element(By.CSS_SELECTOR, part("elbow", "graph"))
+    points = graph.find_elements(By.CSS_SELECTOR, ".scatterlayer .trace:first-child .points path")
+    target = int(Select(page.find_element(By.CSS_SELECTOR, part("elbow", "k"))).options[-1].get_attribute("value"))
+    page.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", graph)
+    ActionChains(page).move_to_element(points[-1]).click().perform()
+
+    until(page, lambda d: f"k={target}" in d.current_url and active_k(d) == target, 30,
+          f"clicking k={target} never made it active")
+    assert len(pca_legend(page)) == target
 
 
 def test_renaming_a_cluster_shows_the_name_literally_in_the_pca_legend(page):
