@@ -96,6 +96,12 @@ def test_song_hover_text_follows_a_frame_with_dropped_rows(frame):
     assert artists[0] == f"{figures.escape(kept['name_artists'].iloc[0])} · {kept['genre_list'].iloc[0][0]}"
 
 
+def test_song_hover_text_is_built_once_per_frame_and_follows_a_new_frame(frame):
+    assert figures.song_hover_text(frame) is figures.song_hover_text(frame)
+    renamed = frame.assign(name_song="other")
+    assert figures.song_hover_text(renamed)[0][0] == "other"
+
+
 def test_loadings_show_both_components_for_every_feature(run):
     figure = figures.loadings_figure(run)
     assert [trace.name for trace in figure.data] == ["PC1", "PC2"]
