@@ -220,7 +220,9 @@ def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
     ratio = result.pca.explained_variance_ratio
     figure.update_xaxes(title=f"PC1 ({ratio[0]:.1%} of variance)")
     figure.update_yaxes(title=f"PC2 ({ratio[1]:.1%} of variance)")
-    figure.update_layout(legend={"itemsizing": "constant", "title": {"text": "cluster (click to isolate)"}},
+    legend = {"itemsizing": "constant", "itemclick": "toggleothers", "itemdoubleclick": "toggle",
+              "title": {"text": "cluster (click to isolate)"}}
+    figure.update_layout(legend=legend,
                          uirevision=f"{result.run_id}:{k}")
     return _base_layout(figure, f"{result.n_rows:,} songs in the PCA plane of the model, k={k}", 560)
 

@@ -112,6 +112,15 @@ def test_choosing_k_in_the_elbow_panel_redraws_every_panel(page):
     screenshot(page, "k")
 
 
+def test_a_legend_click_isolates_one_cluster_in_the_pca(page):
+    scatter = page.find_element(By.CSS_SELECTOR, part("pca", "scatter"))
+    items = scatter.find_elements(By.CSS_SELECTOR, ".legend .traces .legendtoggle")
+    click(page, items[1])
+
+    shown = "return arguments[0].querySelector('.js-plotly-plot').data.filter(t => t.visible !== 'legendonly').length"
+    until(page, lambda d: d.execute_script(shown, scatter) == 1, 10, "the legend click did not isolate one cluster")
+
+
 def test_clicking_a_point_of_the_elbow_makes_its_k_active(page):
     graph = page.find_element(By.CSS_SELECTOR, part("elbow", "graph"))
     points = graph.find_elements(By.CSS_SELECTOR, ".scatterlayer .trace:first-child .points path")

@@ -57,6 +57,7 @@ def test_pca_has_one_webgl_trace_per_cluster_holding_every_song(run, frame):
     assert [trace.type for trace in figure.data] == ["scattergl"] * 4
     assert [trace.name for trace in figure.data][1:] == ["Calm &amp; quiet", "Loud", "Cluster 3"]
     assert sum(len(trace.x) for trace in figure.data) == len(frame)
+    assert figure.layout.legend.itemclick == "toggleothers"
     assert list(map(len, (t.x for t in figure.data))) == list(run.models[4].sizes)
     ratio = run.pca.explained_variance_ratio
     assert figure.layout.xaxis.title.text == f"PC1 ({ratio[0]:.1%} of variance)"
