@@ -20,6 +20,8 @@ EXPECTED_PARTS = {
     "artists": {"top-artists", "top-genres", "spanning", "search", "found"},
 }
 
+SIX_PANELS = [panel for panel in builtin_panels() if panel.name in EXPECTED_PARTS]
+
 
 @pytest.fixture
 def store(tmp_path, run, frame):
@@ -53,7 +55,11 @@ def parts_of(tree, panel_name):
             and c.id.get("panel") == panel_name}
 
 
-@pytest.mark.parametrize("panel", [p for p in builtin_panels() if p.name in EXPECTED_PARTS], ids=lambda p: p.name)
+def test_the_registry_lists_the_six_panels_in_reading_order():
+    assert [panel.name for panel in sorted(SIX_PANELS, key=lambda panel: panel.order)] == list(EXPECTED_PARTS)
+
+
+@pytest.mark.parametrize("panel", SIX_PANELS, ids=lambda panel: panel.name)
 def test_layout_has_its_parts_and_draws_real_figures(panel, run, frame):
     tree = panel.layout(view_of(run, frame))
     assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
@@ -76,9 +82,9 @@ def test_naming_layout_shows_every_cluster_with_its_name_in_an_input(run, frame)
     assert inputs == names
 
 
-def test_every_panel_registers_its_callbacks_on_one_app(store):
+def test_the_six_panels_register_their_callbacks_on_one_app(store):
     app = dash.Dash(__name__, suppress_callback_exceptions=True)
-    for panel in builtin_panels():
+    for panel in SIX_PANELS:
         if panel.register:
             panel.register(app, store)
     outputs = " ".join(app.callback_map)
