@@ -1,9 +1,15 @@
-"""A small, real RunResult for figure and panel tests, fitted with scikit-learn on a seeded frame.
+"""Small, real runs for figure and panel tests.
 
-Independent of the analysis pipeline on purpose: the figure and panel tests check drawing, so they
-build their input from plain sklearn fits and stay fast.
+``synthetic_run`` is fitted with plain scikit-learn on a seeded frame, independent of the analysis
+pipeline, so drawing is tested against known clusters. ``pipeline_run`` is the pipeline's own result
+on the bundled demo data with hostile names planted, so the views are also tested on what the
+dashboard really stores.
 """
 from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +18,8 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
-from analysis.dataset import Dataset
+from analysis.dataset import Dataset, load_csv
+from analysis.pipeline import run_analysis
 from analysis.result import (
     AUDIO_FEATURES,
     Breakdown,
@@ -54,6 +61,23 @@ def frame() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def run(frame) -> RunResult:
     return synthetic_run(frame)
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(demo_csv) -> tuple[RunResult, Dataset]:
+    """The pipeline's run of the demo data at k 2..4, with the first song and artist renamed to markup."""
+    dataset = load_csv(hostile_copy(demo_csv), name="demo_hostile.csv")
+    return run_analysis(dataset, RunParams(k_min=2, k_max=4)), dataset
+
+
+def hostile_copy(path: Path) -> bytes:
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    rows[0]["name_song"], rows[0]["name_artists"] = HOSTILE_SONG, HOSTILE_ARTIST
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
 
 
 def synthetic_dataset(frame: pd.DataFrame) -> Dataset:

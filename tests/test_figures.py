@@ -8,7 +8,7 @@ import plotly.io as pio
 import pytest
 
 from analysis import figures
-from synthetic_run import HOSTILE_ARTIST, HOSTILE_SONG, frame, run  # noqa: F401 (fixtures)
+from synthetic_run import HOSTILE_ARTIST, HOSTILE_SONG, frame, pipeline_run, run  # noqa: F401 (fixtures)
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 NAMES = {0: HOSTILE_NAME, 1: "Calm & quiet", 2: "Loud"}
@@ -151,3 +151,28 @@ def test_every_figure_serialises_without_raw_markup_from_data(run, frame):
     for figure in built:
         assert not raw_markup_in(figure)
         assert HOSTILE_SONG not in pio.to_json(figure, engine="json").replace("\\u003c", "<").replace("\\u003e", ">")
+
+
+def every_figure(result, frame, k, names):
+    return {
+        "elbow": figures.elbow_figure(result, k),
+        "silhouette": figures.silhouette_figure(result, k),
+        "silhouette per cluster": figures.silhouette_distribution_figure(result, k, names),
+        "pca": figures.pca_figure(result, frame, k, names),
+        "loadings": figures.loadings_figure(result),
+        "heatmap": figures.heatmap_figure(result, k, names),
+        "distribution": figures.distribution_figure(result, frame, k, "energy", names),
+        "sizes": figures.sizes_figure(result, k, names),
+    }
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_every_figure_draws_the_pipelines_own_run(pipeline_run, k):
+    result, dataset = pipeline_run
+    names = {cluster: suggestion.name for cluster, suggestion in enumerate(result.models[k].suggested_names)}
+    for name, figure in every_figure(result, dataset.frame, k, names).items():
+        assert figure.data, name
+        assert not raw_markup_in(figure), name
+    pca = figures.pca_figure(result, dataset.frame, k, names)
+    assert sum(len(trace.x) for trace in pca.data) == len(dataset.frame)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in {text for trace in pca.data for text in trace.text}

@@ -8,7 +8,7 @@ from dash import dcc, no_update
 from dashboard.panels import artists, elbow, heatmap, naming
 from dashboard.panels.registry import RunView, builtin_panels
 from dashboard.store import ResultsStore
-from synthetic_run import HOSTILE_ARTIST, frame, run, synthetic_dataset  # noqa: F401 (fixtures)
+from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, synthetic_dataset  # noqa: F401 (fixtures)
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 EXPECTED_PARTS = {
@@ -62,6 +62,15 @@ def test_the_registry_lists_the_six_panels_in_reading_order():
 @pytest.mark.parametrize("panel", SIX_PANELS, ids=lambda panel: panel.name)
 def test_layout_has_its_parts_and_draws_real_figures(panel, run, frame):
     tree = panel.layout(view_of(run, frame))
+    assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
+    for graph in (c for c in components(tree) if isinstance(c, dcc.Graph)):
+        assert len(graph.figure.data) > 0, graph.id
+
+
+@pytest.mark.parametrize("panel", SIX_PANELS, ids=lambda panel: panel.name)
+def test_layout_draws_the_pipelines_own_run(panel, pipeline_run):
+    result, dataset = pipeline_run
+    tree = panel.layout(view_of(result, dataset.frame, k=result.chosen_k))
     assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
     for graph in (c for c in components(tree) if isinstance(c, dcc.Graph)):
         assert len(graph.figure.data) > 0, graph.id
