@@ -13,8 +13,23 @@ from analysis.result import KMetrics
 
 def davies_bouldin(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
     """Davies–Bouldin index (lower is better); ``centroids`` (k, d) are the cluster means, empty clusters ignored."""
+    return _davies_bouldin(squared_distances(X, labels, centroids), labels, centroids)
+
+
+def calinski_harabasz(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+    """Calinski–Harabasz score (higher is better); ``centroids`` (k, d) are the cluster means, empty clusters ignored."""
+    return _calinski_harabasz(squared_distances(X, labels, centroids), labels, centroids)
+
+
+def cluster_scores(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> tuple[float, float]:
+    """(Davies–Bouldin, Calinski–Harabasz) from one pass over the rows."""
+    squared = squared_distances(X, labels, centroids)
+    return _davies_bouldin(squared, labels, centroids), _calinski_harabasz(squared, labels, centroids)
+
+
+def _davies_bouldin(squared: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
     present, sizes = _present_clusters(labels, len(centroids))
-    scatter = np.bincount(labels, weights=np.sqrt(squared_distances(X, labels, centroids)), minlength=len(centroids))
+    scatter = np.bincount(labels, weights=np.sqrt(squared), minlength=len(centroids))
     scatter = scatter[present] / sizes[present]
     centres = centroids[present]
     separation = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
@@ -25,16 +40,15 @@ def davies_bouldin(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> 
     return float(ratios.max(axis=1).mean())
 
 
-def calinski_harabasz(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
-    """Calinski–Harabasz score (higher is better); ``centroids`` (k, d) are the cluster means, empty clusters ignored."""
+def _calinski_harabasz(squared: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
     present, sizes = _present_clusters(labels, len(centroids))
     n_clusters = int(present.sum())
-    overall_mean = (sizes[present, None] * centroids[present]).sum(axis=0) / len(X)
+    overall_mean = (sizes[present, None] * centroids[present]).sum(axis=0) / len(labels)
     between = float((sizes[present] * ((centroids[present] - overall_mean) ** 2).sum(axis=1)).sum())
-    within = float(squared_distances(X, labels, centroids).sum())
+    within = float(squared.sum())
     if within == 0:
         return 1.0
-    return between * (len(X) - n_clusters) / (within * (n_clusters - 1))
+    return between * (len(labels) - n_clusters) / (within * (n_clusters - 1))
 
 
 def find_knee(ks: tuple[int, ...] | list[int], inertias: tuple[float, ...] | list[float]) -> int | None:

@@ -3,9 +3,10 @@
 The silhouette of a row needs, for every cluster, the mean distance from the row to that
 cluster's rows. For m rows and several labelings (one per k) all of those sums are one product:
 the (m, m) distance matrix times the one-hot matrix of every labeling side by side. The distance
-matrix is made a block of rows at a time in float32 through BLAS and never held whole; each
-worker thread makes and multiplies its own blocks with single-threaded BLAS, so every core works
-on the elementwise part (square root) as well as on the products.
+matrix is made a block of rows at a time in float32 through BLAS, only once per pair of rows,
+and never held whole; each worker thread makes and multiplies its own blocks with
+single-threaded BLAS, so every core works on the elementwise part (square root) as well as on
+the products.
 """
 from __future__ import annotations
 
@@ -57,29 +58,37 @@ def _one_hot(codes: list[np.ndarray]) -> np.ndarray:
 
 
 def _distance_sums(points: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
-    """(m, columns) float32: for each point, the sum of its Euclidean distances to the points of each column."""
+    """(m, columns) float32: for each point, the sum of its Euclidean distances to the points of each column.
+
+    The distance matrix is symmetric, so each block of rows is measured only against itself and
+    the rows after it, and the block's distances serve both sides: its own rows' sums and, through
+    the transpose, the later rows'. Worker threads take every ``workers``-th block (the blocks
+    shrink steadily, so this shares the work evenly) and keep their own sums, added up at the end.
+    """
     # |x - y|² = -2x·y + |y|² + |x|² as one product of augmented rows, so BLAS does all but the square root.
     squared_norms = np.einsum("ij,ij->i", points, points)[:, None]
     ones = np.ones_like(squared_norms)
     left = np.hstack([-2 * points, ones, squared_norms])
     right = np.hstack([points, squared_norms, ones])
-    sums = np.empty((len(points), one_hot.shape[1]), dtype=np.float32)
     block_rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // (4 * len(points)))
-
-    def add_block(lo: int) -> None:
-        hi = min(lo + block_rows, len(points))
-        distances = left[lo:hi] @ right.T
-        np.maximum(distances, 0, out=distances)
-        np.sqrt(distances, out=distances)
-        # The expansion leaves rounding noise on the diagonal; a point is at distance 0 from itself.
-        distances[np.arange(hi - lo), np.arange(lo, hi)] = 0
-        sums[lo:hi] = distances @ one_hot
-
     starts = range(0, len(points), block_rows)
     workers = min(len(os.sched_getaffinity(0)), len(starts))
+
+    def worker_sums(first: int) -> np.ndarray:
+        sums = np.zeros((len(points), one_hot.shape[1]), dtype=np.float32)
+        for lo in starts[first::workers]:
+            hi = min(lo + block_rows, len(points))
+            distances = left[lo:hi] @ right[lo:].T
+            np.maximum(distances, 0, out=distances)
+            np.sqrt(distances, out=distances)
+            # The expansion leaves rounding noise on the diagonal; a point is at distance 0 from itself.
+            distances[np.arange(hi - lo), np.arange(hi - lo)] = 0
+            sums[lo:hi] += distances @ one_hot[lo:]
+            sums[hi:] += distances[:, hi - lo :].T @ one_hot[lo:hi]
+        return sums
+
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        list(pool.map(add_block, starts))
-    return sums
+        return sum(pool.map(worker_sums, range(workers)))
 
 
 def _silhouettes_from_sums(sums: np.ndarray, code: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from analysis.kmeans import KFit, fit_kmeans
-from analysis.metrics import calinski_harabasz, davies_bouldin, find_knee, recommend
+from analysis.metrics import cluster_scores, find_knee, recommend
 from analysis.result import KMetrics, RunParams, SweepResult
 from analysis.silhouette import exact_silhouette, sampled_silhouettes
 
@@ -97,9 +97,10 @@ def _fit_every_k(
 
 def _fit_and_score(X: np.ndarray, k: int, params: RunParams) -> tuple[KFit, _Scores]:
     fit = fit_kmeans(X, k, params.seed)
+    davies_bouldin, calinski_harabasz = cluster_scores(X, fit.labels, fit.centroids)
     scores = _Scores(
-        davies_bouldin=davies_bouldin(X, fit.labels, fit.centroids),
-        calinski_harabasz=calinski_harabasz(X, fit.labels, fit.centroids),
+        davies_bouldin=davies_bouldin,
+        calinski_harabasz=calinski_harabasz,
         exact_silhouette=exact_silhouette(X, fit.labels) if params.exact_silhouette else None,
     )
     return fit, scores

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-from analysis.metrics import calinski_harabasz, davies_bouldin, find_knee, recommend
+from analysis.metrics import calinski_harabasz, cluster_scores, davies_bouldin, find_knee, recommend
 from analysis.result import KMetrics
 
 
@@ -82,3 +82,8 @@ def test_without_a_knee_the_best_silhouette_is_chosen():
 def test_knee_at_the_best_silhouette():
     k, reason = recommend(SWEEP, knee=3)
     assert k == 3 and "the knee also has the best silhouette" in reason
+
+
+def test_cluster_scores_are_both_scores_from_one_pass():
+    X, labels, centroids = labelled(np.float32)
+    assert cluster_scores(X, labels, centroids) == (davies_bouldin(X, labels, centroids), calinski_harabasz(X, labels, centroids))
