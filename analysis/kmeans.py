@@ -102,7 +102,8 @@ def _start_sample(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     """The ``TAIL_ROWS`` rows farthest from the mean (weight 1) and a uniform draw of the rest, weighted to stand for it."""
     if len(X) <= START_SAMPLE_ROWS + TAIL_ROWS:
         return X, np.ones(len(X))
-    spread = np.einsum("ij,ij->i", X - X.mean(axis=0), X - X.mean(axis=0))
+    centred = X - X.mean(axis=0)
+    spread = np.einsum("ij,ij->i", centred, centred)
     tail = np.argpartition(spread, len(X) - TAIL_ROWS)[len(X) - TAIL_ROWS :]
     in_tail = np.zeros(len(X), dtype=bool)
     in_tail[tail] = True
@@ -114,7 +115,7 @@ def _start_sample(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def _best_start(sample: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator) -> KMeans:
     """The best of ``STARTS`` weighted k-means++ starts, each run to convergence on ``sample``."""
-    starts = [_lloyd(sample, weights, _greedy_plusplus(sample, weights, k, rng)) for _ in range(min(STARTS, len(sample)))]
+    starts = [_lloyd(sample, weights, _greedy_plusplus(sample, weights, k, rng)) for _ in range(STARTS)]
     return min(starts, key=lambda model: model.inertia_)
 
 

@@ -6,7 +6,6 @@ so that runs compare, which changes no cost. ``python -m benchmarks.baseline CSV
 """
 from __future__ import annotations
 
-import resource
 import sys
 import time
 
@@ -18,6 +17,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from analysis.result import AUDIO_FEATURES, RunParams
+from benchmarks.machine import peak_rss_bytes
 
 SILHOUETTE_SAMPLE = 10_000
 
@@ -46,7 +46,7 @@ def run(csv_path: str, seed: int) -> dict[str, np.ndarray | float]:
         "inertia": np.array(inertias),
         "silhouette": np.array(silhouettes),
         "labels": np.stack(labels),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": peak_rss_bytes(),
     }
 
 

@@ -40,6 +40,17 @@ def describe() -> dict:
     }
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory since it started its program.
+
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries the pre-exec high-water mark over from the
+    forked parent, so every side would report at least the parent's peak.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kib * 1024
+
+
 def lloyd_against_bound(repeats: int = 5) -> dict:
     """Per-iteration time of scikit-learn's Lloyd step (what our fits run) against this machine's bound."""
     figures = {}

@@ -8,7 +8,6 @@ after the timed part: our silhouettes on the baseline's sample rows, our labels 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
@@ -20,6 +19,7 @@ from analysis.pipeline import run_analysis
 from analysis.result import RunParams
 from analysis.silhouette import sampled_silhouettes
 from benchmarks.baseline import silhouette_sample_rows
+from benchmarks.machine import peak_rss_bytes
 from dashboard.store import ResultsStore
 
 
@@ -30,7 +30,7 @@ def run(csv_path: str, seed: int, store_dir: str) -> dict[str, np.ndarray | floa
     loaded = time.perf_counter()
     result = run_analysis(dataset, params)
     seconds = time.perf_counter() - started
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_rss = peak_rss_bytes()
 
     ResultsStore.open(store_dir).put_run(result)
     fetch_started = time.perf_counter()
