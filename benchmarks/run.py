@@ -144,6 +144,8 @@ def _quality(ours: dict, baseline: dict) -> dict:
             "silhouette_delta": float(ours["silhouette_on_baseline_sample"][i] - baseline["silhouette"][i]),
             "silhouette_ours": float(ours["silhouette"][i]),
             "silhouette_ours_spread": float(ours["silhouette_spread"][i]),
+            # Whether the two fits found the same clustering: where they did not, the silhouettes differ by design.
+            "ari": float(adjusted_rand_score(baseline["labels"][i], ours["labels"][i])),
         }
         for i, k in enumerate(ks)
     ]
@@ -203,10 +205,12 @@ def render(report: dict) -> str:
         stages = ", ".join(f"{name} {seconds:.2f}" for name, seconds in case["ours"]["stages"].items())
         lines.append(f"\n{case['case']}: ours by stage (s): {stages}\n  recommended k={case['ours']['recommended_k']}: {case['ours']['reason']}")
         if "quality" in case:
-            lines.append(f"  {'k':>3} {'inertia ratio':>13} {'sil baseline':>12} {'sil ours (same sample)':>22} {'Δ':>7} {'sil ours (3 samples)':>20}")
+            lines.append(
+                f"  {'k':>3} {'inertia ratio':>13} {'ARI':>6} {'sil baseline':>12} {'sil ours (same sample)':>22} {'Δ':>7} {'sil ours (3 samples)':>20}"
+            )
             for q in case["quality"]["per_k"]:
                 lines.append(
-                    f"  {q['k']:>3} {q['inertia_ratio']:>13.4f} {q['silhouette_baseline']:>12.4f} {q['silhouette_ours_same_sample']:>22.4f} "
+                    f"  {q['k']:>3} {q['inertia_ratio']:>13.4f} {q['ari']:>6.3f} {q['silhouette_baseline']:>12.4f} {q['silhouette_ours_same_sample']:>22.4f} "
                     f"{q['silhouette_delta']:>+7.4f} {q['silhouette_ours']:>13.4f} ± {q['silhouette_ours_spread']:.4f}"
                 )
     lloyd = report["lloyd"]

@@ -26,6 +26,7 @@ def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
     assert [q["k"] for q in case["quality"]["per_k"]] == list(range(2, 13))
     assert 0.9 < case["quality"]["per_k"][0]["inertia_ratio"] < 1.1
     assert -1 <= case["quality"]["ari_at_recommended_k"] <= 1
+    assert all(-1 <= q["ari"] <= 1 for q in case["quality"]["per_k"])
     assert {"speedup", "worst_inertia_ratio", "worst_silhouette_delta", "ari_at_recommended_k"} <= set(case["targets"])
     assert report["lloyd"]["threads_1"]["ratio_to_bound"] > 0
     assert report["machine"]["thread_pools"]
