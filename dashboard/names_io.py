@@ -3,6 +3,10 @@
 An upload goes through ``store.rename`` one cluster at a time, based on the version the page
 showed, so a name someone else changed meanwhile is refused with the usual conflict message and
 every applied name appears in the history.
+
+An upload that changes names redraws the whole panel area, controls included, so its outcome is kept
+in the tab's session storage and shown again by the redrawn controls while the names are still the
+version the upload left.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ def names_io_controls() -> html.Div:
                 max_size=4 * MAX_NAMES_FILE_CHARS,
             ),
             html.Div(id=_id("message"), role="status", className="small"),
+            dcc.Store(id=_id("outcome"), storage_type="session"),
         ],
         className="d-flex flex-wrap align-items-center gap-2",
     )
@@ -94,7 +99,7 @@ def register_names_io(app, store) -> None:
         return download_href(app, "names.json", state["run_id"], state["k"])
 
     @app.callback(
-        Output(_id("message"), "children"),
+        Output(_id("outcome"), "data"),
         Output(RUN_STATE, "data", allow_duplicate=True),
         Input(_id("upload"), "contents"),
         State(_id("upload"), "filename"),
@@ -105,19 +110,34 @@ def register_names_io(app, store) -> None:
         if not contents or not state or not state.get("run_id"):
             return no_update, no_update
         source = filename or "uploaded file"
+        version = state.get("names_version", 0)
         try:
             data = base64.b64decode(contents.partition(",")[2], validate=True)
-            sheet, summary = apply_names_file(
-                store, state["run_id"], state["k"], state.get("names_version", 0), data, source
-            )
+            sheet, summary = apply_names_file(store, state["run_id"], state["k"], version, data, source)
         except binascii.Error:
-            return _alert(f"{source}: the upload arrived damaged; try again", "danger"), no_update
+            return _outcome(state, version, f"{source}: the upload arrived damaged; try again", "danger"), no_update
         except NamesFileError as error:
-            return _alert(str(error), "danger"), no_update
+            return _outcome(state, version, str(error), "danger"), no_update
         except NameConflict as error:
             # Show the other person's names at once: the page redraws from the newer version.
-            return _alert(f"{source}: {error}", "danger"), {**state, "names_version": error.current.version}
-        return _alert(summary, "success"), {**state, "names_version": sheet.version}
+            current = error.current.version
+            return _outcome(state, current, f"{source}: {error}", "danger"), {**state, "names_version": current}
+        return _outcome(state, sheet.version, summary, "success"), {**state, "names_version": sheet.version}
+
+    @app.callback(Output(_id("message"), "children"), Input(_id("outcome"), "data"), State(RUN_STATE, "data"))
+    def show_outcome(outcome, state):
+        if not outcome or not state or _view_key(outcome) != _view_key(state):
+            return None
+        return _alert(outcome["text"], outcome["color"])
+
+
+def _outcome(state: dict, names_version: int, text: str, color: str) -> dict:
+    """An upload's message, tied to the view and names version it leaves the page at."""
+    return {"run_id": state["run_id"], "k": state["k"], "names_version": names_version, "text": text, "color": color}
+
+
+def _view_key(state: dict) -> tuple:
+    return state.get("run_id"), state.get("k"), state.get("names_version", 0)
 
 
 def _alert(text: str, color: str) -> dbc.Alert:

@@ -2,7 +2,9 @@
 switching k from the elbow panel, renaming a cluster into every legend, and the artist search."""
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 from browser import app_server, chromium, visible, wait_for  # noqa: F401 (fixtures)
@@ -180,3 +182,33 @@ def test_searching_an_artist_shows_where_their_songs_fall(page):
     assert 0 < len(found) <= 50
     assert page.find_elements(By.CSS_SELECTOR, f"{part('artists', 'search-graph')} .main-svg")
     screenshot(page, "search")
+
+
+def test_the_names_file_downloads_and_an_edited_copy_uploads_back(run_url, tmp_path):
+    with chromium(download_dir=tmp_path) as driver:
+        driver.get(run_url)
+        until(driver, figures_drawn, 60, "the panels' figures were never drawn")
+        click(driver, visible(driver, "#names-io-download"))
+        names_path = downloaded(tmp_path, "names-*.json")
+        names_file = json.loads(names_path.read_text(encoding="utf-8"))
+        assert names_file["names"]["0"] in pca_legend(driver)
+
+        names_file["names"]["0"] = "Uploaded name"
+        edited = tmp_path / "team-names.json"
+        edited.write_text(json.dumps(names_file), encoding="utf-8")
+        driver.find_element(By.CSS_SELECTOR, "#names-io-upload input[type=file]").send_keys(str(edited))
+
+        until(driver, lambda d: "Uploaded name" in pca_legend(d), 30, "the uploaded name never reached the legend")
+        message = visible(driver, "#names-io-message .alert-success")
+        assert "team-names.json: applied 1 name(s)" in message.text
+
+
+def downloaded(folder, pattern: str, timeout: float = 30):
+    """The one finished file matching ``pattern`` in the browser's download folder."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(folder.glob(pattern))
+        if len(found) == 1 and not list(folder.glob("*.crdownload")):
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {pattern} arrived; the folder holds {sorted(p.name for p in folder.iterdir())}")

@@ -236,14 +236,14 @@ def test_an_upload_for_another_k_is_refused(served):
         apply_names_file(served.store, served.run_id, K, 0, names_file_text(served.run_id, 4, {0: "A"}), "names.json")
 
 
-NAMES_MESSAGE = "names-io-message.children"
+NAMES_OUTCOME = "names-io-outcome.data"
 NAMES_UPLOAD = "names-io-upload.contents"
 
 
 def upload_names(served, text: str, state: dict) -> dict:
     contents = "data:application/json;base64," + base64.b64encode(text.encode()).decode()
     values = {NAMES_UPLOAD: contents, "names-io-upload.filename": "team.json", "run-state.data": state}
-    return dash_call(served.app, NAMES_MESSAGE, NAMES_UPLOAD, values)
+    return dash_call(served.app, NAMES_OUTCOME, NAMES_UPLOAD, values)
 
 
 def test_uploading_a_names_file_in_the_page_renames_and_moves_the_page_on(served):

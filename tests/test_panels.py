@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import dash
 import pytest
-from dash import dcc, no_update
+from dash import dcc, html, no_update
 
+from analysis.names import parse_names_file
 from dashboard.panels import artists, elbow, heatmap, naming
 from dashboard.panels.registry import RunView, builtin_panels
 from dashboard.store import ResultsStore
@@ -100,7 +101,30 @@ def test_the_six_panels_register_their_callbacks_on_one_app(store):
     for part in ('"heatmap","part":"distribution"', '"naming","part":"history"', '"naming","part":"alert"',
                  '"artists","part":"found"'):
         assert part in outputs
-    assert outputs.count("run-state.data@") == 2  # elbow's k and naming's version, both beside the shell's own
+    # elbow's k, naming's version and the names file upload, all beside the shell's own
+    assert outputs.count("run-state.data@") == 3
+
+
+def test_the_naming_panel_offers_the_names_file_for_download_and_upload(run, frame):
+    tree = naming.layout(view_of(run, frame))
+    plain_ids = {c.id for c in components(tree) if isinstance(getattr(c, "id", None), str)}
+    assert {"names-io-download", "names-io-upload", "names-io-message"} <= plain_ids
+
+
+def test_the_naming_panel_serves_the_names_file_amc_cluster_reads(tmp_path, pipeline_run):
+    result, dataset = pipeline_run
+    k = result.chosen_k
+    store = ResultsStore.open(tmp_path / "store")
+    store.put_run(result)
+    store.rename(result.run_id, k, 0, "Quiet", base_version=0)
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div()  # the route is served by the app's Flask server, which sets the app up first
+    naming.PANEL.register(app, store)
+    answer = app.server.test_client().get(f"/download/names.json?run={result.run_id}&k={k}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    names_file = parse_names_file(answer.get_data())
+    assert (names_file.run_id, names_file.k) == (result.run_id, k)
+    assert names_file.names == store.get_names(result.run_id, k).names and names_file.names[0] == "Quiet"
 
 
 def test_choosing_a_k_in_the_sweep_makes_it_active(store, state):

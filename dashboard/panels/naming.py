@@ -3,6 +3,7 @@ saved in the results store, and the history of changes with a revert per change.
 
 Saves are conflict-safe: the store refuses a save based on an outdated version of the names, the
 panel shows whose name won and keeps the user's text, so a second Save replaces it deliberately.
+The names file (the JSON ``amc cluster --names`` reads) is downloaded and uploaded here too.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from analysis.figures import cluster_colour
 from dashboard.ids import RUN_STATE
+from dashboard.names_io import names_io_controls, register_names_io
 from dashboard.panels.common import current_run
 from dashboard.panels.registry import Panel, RunView
 from dashboard.store import MAX_NAME_LENGTH, InvalidName, NameConflict, UnknownRun
@@ -36,6 +38,7 @@ def layout(view: RunView):
             dcc.Store(id=part("shown"), data=view.names_version),
             dcc.Store(id=part("base"), data=view.names_version),
             html.Div(id=part("alert")),
+            html.Div(names_io_controls(), className="mb-2"),
             *[cluster_row(view, cluster, int(model.sizes[cluster]), total) for cluster in range(view.k)],
             html.H6("Changes", className="mt-3"),
             html.Div(id=part("history")),
@@ -119,6 +122,8 @@ def alert(message: str, colour: str) -> dbc.Alert:
 
 
 def register(app, store) -> None:
+    register_names_io(app, store)
+
     @app.callback(
         Output(part("history"), "children"),
         Input(part("shown"), "data"),
