@@ -1,7 +1,8 @@
 """Real-browser test tools: the app as a real `amc serve` process and headless Chromium driven by Selenium.
 
-Import the fixtures into a test module (``from browser import app_server, browser``) and mark the
-tests ``@pytest.mark.browser``. Every browser fixture fails its test on any SEVERE console entry.
+Import the fixtures into a test module (``from browser import app_server, browser, demo_run_url``)
+and mark the tests ``@pytest.mark.browser``. Every browser fixture fails its test on any SEVERE
+console entry.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Callable, Iterator
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SERVER_START_TIMEOUT = 60
+RUN_TIMEOUT = 180
 CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -142,6 +144,34 @@ def wait_for(driver, condition: Callable, timeout: float = 30, message: str = ""
     return waiting.until(condition, message)
 
 
+def click(driver, element: WebElement) -> None:
+    """Scroll the element to the middle of the window and click it, again while the page still moves.
+
+    The scroll is instant: Bootstrap makes scrolling smooth, and a click during the glide misses.
+    """
+
+    def attempt(d) -> bool:
+        try:
+            d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
+            element.click()
+            return True
+        except ElementClickInterceptedException:
+            return False
+
+    wait_for(driver, attempt, 10, f"{element.get_attribute('id')} could not be clicked")
+
+
+def downloaded(folder: Path, pattern: str, timeout: float = 30) -> Path:
+    """The one finished file matching the glob ``pattern`` in the browser's download folder."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(folder.glob(pattern))
+        if len(found) == 1 and not list(folder.glob("*.crdownload")):
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {pattern} arrived; the folder holds {sorted(p.name for p in folder.iterdir())}")
+
+
 def visible(driver, selector: str, timeout: float = 30) -> WebElement:
     return wait_for(driver, lambda d: _shown(d, selector), timeout, f"{selector} never became visible")
 
@@ -162,3 +192,14 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
 def browser() -> Iterator[webdriver.Chrome]:
     with chromium() as driver:
         yield driver
+
+
+@pytest.fixture(scope="module")
+def demo_run_url(app_server) -> str:
+    """The demo data run once through the shell with the default parameters; each test opens its link."""
+    with chromium() as driver:
+        driver.get(app_server.url)
+        visible(driver, "#panel-card-elbow")
+        driver.find_element(By.ID, "run-button").click()
+        wait_for(driver, lambda d: "run=" in d.current_url, RUN_TIMEOUT, "the demo run never finished")
+        return driver.current_url

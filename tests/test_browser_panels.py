@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
-from browser import app_server, chromium, visible, wait_for  # noqa: F401 (fixtures)
-from selenium.common.exceptions import StaleElementReferenceException
+from browser import app_server, chromium, click, demo_run_url, downloaded, visible, wait_for  # noqa: F401 (fixtures)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -16,7 +14,6 @@ from selenium.webdriver.support.ui import Select
 
 pytestmark = pytest.mark.browser
 
-RUN_TIMEOUT = 180
 HOSTILE_NAME = "<img src=x onerror=alert(1)> & co"
 GRAPH_PANELS = ("elbow", "silhouette", "pca", "heatmap")
 
@@ -27,24 +24,6 @@ def part(panel: str, name: str, **keys) -> str:
     text = ",".join(f'"{key}":{value if isinstance(value, int) else chr(34) + value + chr(34)}'
                     for key, value in sorted(fields.items()))
     return f"[id='{{{text}}}']"
-
-
-def until(driver, condition, timeout: float, message: str):
-    """``wait_for`` that keeps polling while the shell swaps the panel area under an element being read."""
-
-    def steady(d):
-        try:
-            return condition(d)
-        except StaleElementReferenceException:
-            return False
-
-    return wait_for(driver, steady, timeout, message)
-
-
-def click(driver, element) -> None:
-    """Scroll the element to the middle at once (Bootstrap scrolls smoothly, which moves it under the click)."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
-    element.click()
 
 
 def screenshot(driver, name: str) -> None:
@@ -72,22 +51,11 @@ def pca_legend(driver) -> list[str]:
     return [item.text for item in scatter.find_elements(By.CSS_SELECTOR, ".legendtext")]
 
 
-@pytest.fixture(scope="module")
-def run_url(app_server) -> str:
-    """The demo data run once through the shell; each test opens its link."""
-    with chromium() as driver:
-        driver.get(app_server.url)
-        visible(driver, "#panel-card-elbow")
-        driver.find_element(By.ID, "run-button").click()
-        wait_for(driver, lambda d: "run=" in d.current_url, RUN_TIMEOUT, "the demo run never finished")
-        return driver.current_url
-
-
 @pytest.fixture
-def page(run_url):
+def page(demo_run_url):
     with chromium() as driver:
-        driver.get(run_url)
-        until(driver, figures_drawn, 60, "the panels' figures were never drawn")
+        driver.get(demo_run_url)
+        wait_for(driver, figures_drawn, 60, "the panels' figures were never drawn")
         yield driver
 
 
@@ -97,8 +65,8 @@ def test_every_panel_draws_real_figures_without_console_errors(page):
     assert len(pca_legend(page)) == k
     assert len(card(page, "naming").find_elements(By.CSS_SELECTOR, "input[type=text]")) == k
     assert card(page, "artists").find_elements(By.CSS_SELECTOR, "table tbody tr")
-    until(page, lambda d: d.find_element(By.CSS_SELECTOR, part("naming", "history")).text, 30,
-          "the naming history was never drawn")
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, part("naming", "history")).text, 30,
+             "the naming history was never drawn")
     screenshot(page, "all")
 
 
@@ -107,7 +75,7 @@ def test_choosing_k_in_the_elbow_panel_redraws_every_panel(page):
     other = k + 1 if k < 6 else k - 1
     Select(page.find_element(By.CSS_SELECTOR, part("elbow", "k"))).select_by_value(str(other))
 
-    until(page, lambda d: f"k={other}" in d.current_url and len(pca_legend(d)) == other, 30,
+    wait_for(page, lambda d: f"k={other}" in d.current_url and len(pca_legend(d)) == other, 30,
              f"k={other} never became active")
     assert f"k={other}" in card(page, "heatmap").text
     assert len(card(page, "naming").find_elements(By.CSS_SELECTOR, "input[type=text]")) == other
@@ -120,7 +88,7 @@ def test_a_legend_click_isolates_one_cluster_in_the_pca(page):
     click(page, items[1])
 
     shown = "return arguments[0].querySelector('.js-plotly-plot').data.filter(t => t.visible !== 'legendonly').length"
-    until(page, lambda d: d.execute_script(shown, scatter) == 1, 10, "the legend click did not isolate one cluster")
+    wait_for(page, lambda d: d.execute_script(shown, scatter) == 1, 10, "the legend click did not isolate one cluster")
 
 
 def test_clicking_a_point_of_the_elbow_makes_its_k_active(page):
@@ -130,15 +98,15 @@ def test_clicking_a_point_of_the_elbow_makes_its_k_active(page):
     page.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", graph)
     ActionChains(page).move_to_element(points[-1]).click().perform()
 
-    until(page, lambda d: f"k={target}" in d.current_url and active_k(d) == target, 30,
-          f"clicking k={target} never made it active")
+    wait_for(page, lambda d: f"k={target}" in d.current_url and active_k(d) == target, 30,
+             f"clicking k={target} never made it active")
     assert len(pca_legend(page)) == target
 
 
 def test_renaming_a_cluster_shows_the_name_literally_in_the_pca_legend(page):
     rename(page, 0, HOSTILE_NAME)
 
-    until(page, lambda d: HOSTILE_NAME in pca_legend(d), 30, "the PCA legend never showed the new name")
+    wait_for(page, lambda d: HOSTILE_NAME in pca_legend(d), 30, "the PCA legend never showed the new name")
     assert HOSTILE_NAME in card(page, "heatmap").text
     assert not page.find_elements(By.CSS_SELECTOR, ".amc-panel img[src=x]")
     history = visible(page, part("naming", "history"))
@@ -146,7 +114,7 @@ def test_renaming_a_cluster_shows_the_name_literally_in_the_pca_legend(page):
     screenshot(page, "renamed")
 
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "history") + " button"))
-    until(page, lambda d: HOSTILE_NAME not in pca_legend(d), 30, "reverting never restored the old name")
+    wait_for(page, lambda d: HOSTILE_NAME not in pca_legend(d), 30, "reverting never restored the old name")
 
 
 def rename(driver, cluster: int, name: str) -> None:
@@ -156,12 +124,12 @@ def rename(driver, cluster: int, name: str) -> None:
     click(driver, driver.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=cluster)))
 
 
-def test_a_stale_save_shows_the_colleagues_name_and_a_second_save_wins(page, run_url):
+def test_a_stale_save_shows_the_colleagues_name_and_a_second_save_wins(page, demo_run_url):
     with chromium() as colleague:
         colleague.get(page.current_url)
-        until(colleague, figures_drawn, 60, "the colleague's panels were never drawn")
+        wait_for(colleague, figures_drawn, 60, "the colleague's panels were never drawn")
         rename(colleague, 1, "Colleague's choice")
-        until(colleague, lambda d: "Colleague's choice" in pca_legend(d), 30, "the colleague's save never showed")
+        wait_for(colleague, lambda d: "Colleague's choice" in pca_legend(d), 30, "the colleague's save never showed")
 
     rename(page, 1, "My choice")
 
@@ -169,7 +137,7 @@ def test_a_stale_save_shows_the_colleagues_name_and_a_second_save_wins(page, run
     assert "Colleague's choice" in warning.text
     assert "My choice" not in pca_legend(page)
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=1)))
-    until(page, lambda d: "My choice" in pca_legend(d), 30, "the second save never went through")
+    wait_for(page, lambda d: "My choice" in pca_legend(d), 30, "the second save never went through")
 
 
 def test_searching_an_artist_shows_where_their_songs_fall(page):
@@ -177,17 +145,17 @@ def test_searching_an_artist_shows_where_their_songs_fall(page):
     query = re.split(r" \(", first_artist)[0][:5].lower()
     page.find_element(By.CSS_SELECTOR, part("artists", "search")).send_keys(query)
 
-    found = until(page, lambda d: d.find_elements(By.CSS_SELECTOR, f"{part('artists', 'search-songs')} tbody tr"),
+    found = wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, f"{part('artists', 'search-songs')} tbody tr"),
                      30, f"no songs found for {query!r}")
     assert 0 < len(found) <= 50
     assert page.find_elements(By.CSS_SELECTOR, f"{part('artists', 'search-graph')} .main-svg")
     screenshot(page, "search")
 
 
-def test_the_names_file_downloads_and_an_edited_copy_uploads_back(run_url, tmp_path):
+def test_the_names_file_downloads_and_an_edited_copy_uploads_back(demo_run_url, tmp_path):
     with chromium(download_dir=tmp_path) as driver:
-        driver.get(run_url)
-        until(driver, figures_drawn, 60, "the panels' figures were never drawn")
+        driver.get(demo_run_url)
+        wait_for(driver, figures_drawn, 60, "the panels' figures were never drawn")
         click(driver, visible(driver, "#names-io-download"))
         names_path = downloaded(tmp_path, "names-*.json")
         names_file = json.loads(names_path.read_text(encoding="utf-8"))
@@ -198,17 +166,7 @@ def test_the_names_file_downloads_and_an_edited_copy_uploads_back(run_url, tmp_p
         edited.write_text(json.dumps(names_file), encoding="utf-8")
         driver.find_element(By.CSS_SELECTOR, "#names-io-upload input[type=file]").send_keys(str(edited))
 
-        until(driver, lambda d: "Uploaded name" in pca_legend(d), 30, "the uploaded name never reached the legend")
+        wait_for(driver, lambda d: "Uploaded name" in pca_legend(d), 30, "the uploaded name never reached the legend")
         message = visible(driver, "#names-io-message .alert-success")
         assert "team-names.json: applied 1 name(s)" in message.text
 
-
-def downloaded(folder, pattern: str, timeout: float = 30):
-    """The one finished file matching ``pattern`` in the browser's download folder."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = list(folder.glob(pattern))
-        if len(found) == 1 and not list(folder.glob("*.crdownload")):
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no {pattern} arrived; the folder holds {sorted(p.name for p in folder.iterdir())}")

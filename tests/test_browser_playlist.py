@@ -3,13 +3,12 @@ exported files read back from the browser's download folder, and "more like this
 from __future__ import annotations
 
 import csv
-import time
+import glob
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser import app_server, chromium, visible, wait_for  # noqa: F401 (fixtures)
-from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+from browser import app_server, chromium, click, demo_run_url, downloaded, visible, wait_for  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -20,7 +19,6 @@ from dashboard.store import ResultsStore
 
 pytestmark = pytest.mark.browser
 
-RUN_TIMEOUT = 180
 SIZE = 12  # small enough that the grid renders every row, so the page can be read whole
 PLAYLIST_NAME = "=Road trip/../night"
 
@@ -30,19 +28,9 @@ def part(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def run_url(app_server) -> str:
-    with chromium() as driver:
-        driver.get(app_server.url)
-        visible(driver, "#panel-card-playlist")
-        driver.find_element(By.ID, "run-button").click()
-        wait_for(driver, lambda d: "run=" in d.current_url, RUN_TIMEOUT, "the demo run never finished")
-        return driver.current_url
-
-
-@pytest.fixture(scope="module")
-def stored(app_server, run_url):
+def stored(app_server, demo_run_url):
     """The run as the server stores it, to compute what the page must show."""
-    link = parse_qs(urlparse(run_url).query)
+    link = parse_qs(urlparse(demo_run_url).query)
     store = ResultsStore.open(app_server.cache_dir / "store")
     return PlaylistSource(store).view(link["run"][0], int(link["k"][0]))
 
@@ -53,23 +41,11 @@ def downloads(tmp_path) -> Path:
 
 
 @pytest.fixture
-def page(run_url, downloads):
+def page(demo_run_url, downloads):
     with chromium(download_dir=downloads) as driver:
-        driver.get(run_url)
+        driver.get(demo_run_url)
         visible(driver, part("grid") + " .ag-row")
         yield driver
-
-
-def steady(condition):
-    """The condition, read again when the shell swaps the panel under it."""
-
-    def check(driver):
-        try:
-            return condition(driver)
-        except StaleElementReferenceException:
-            return False
-
-    return check
 
 
 def grid_rows(driver) -> list[int]:
@@ -81,23 +57,6 @@ def grid_rows(driver) -> list[int]:
 
 def count_text(driver) -> str:
     return driver.find_element(By.CSS_SELECTOR, part("count")).text
-
-
-def click(driver, element) -> None:
-    """Scroll the element to the middle of the window and click it, again while the page still moves.
-
-    The scroll is instant: Bootstrap makes scrolling smooth, and a click during the glide misses.
-    """
-
-    def attempt(d) -> bool:
-        try:
-            d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
-            element.click()
-            return True
-        except ElementClickInterceptedException:
-            return False
-
-    wait_for(driver, attempt, 10, f"{element.get_attribute('id')} could not be clicked")
 
 
 def choose(driver, dropdown: str, option_text: str) -> None:
@@ -123,16 +82,6 @@ def switch(driver, name: str) -> None:
     click(driver, driver.find_element(By.CSS_SELECTOR, part(name)))
 
 
-def downloaded(folder: Path, filename: str, timeout: float = 30) -> Path:
-    path = folder / filename
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and not list(folder.glob("*.crdownload")):
-            return path
-        time.sleep(0.1)
-    raise AssertionError(f"{filename} never arrived; the folder holds {sorted(p.name for p in folder.iterdir())}")
-
-
 def test_a_filtered_playlist_exports_the_rows_the_table_shows(page, stored, downloads):
     cluster_name = stored.names[0]
     choose(page, "clusters", f"0 · {cluster_name}")
@@ -143,11 +92,11 @@ def test_a_filtered_playlist_exports_the_rows_the_table_shows(page, stored, down
 
     query = PlaylistQuery(clusters=(0,), order_by="popularity", descending=True, limit=SIZE)
     expected = list(stored.playlist(query)["row"])
-    wait_for(page, steady(lambda d: grid_rows(d) == expected), 30, "the table never showed the filtered playlist")
+    wait_for(page, lambda d: grid_rows(d) == expected, 30, "the table never showed the filtered playlist")
     assert count_text(page) == f"{SIZE} songs"
 
     click(page, page.find_element(By.CSS_SELECTOR, part("export-csv")))
-    exported = downloaded(downloads, safe_filename(PLAYLIST_NAME, "csv"))
+    exported = downloaded(downloads, glob.escape(safe_filename(PLAYLIST_NAME, "csv")))
     with exported.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     raw = stored.dataset.raw
@@ -157,7 +106,8 @@ def test_a_filtered_playlist_exports_the_rows_the_table_shows(page, stored, down
     assert {(row[-2], row[-1]) for row in rows[1:]} == {("0", cluster_name)}
 
     click(page, page.find_element(By.CSS_SELECTOR, part("export-uris")))
-    uris = downloaded(downloads, safe_filename(PLAYLIST_NAME, "txt")).read_text(encoding="utf-8").splitlines()
+    uris_file = downloaded(downloads, glob.escape(safe_filename(PLAYLIST_NAME, "txt")))
+    uris = uris_file.read_text(encoding="utf-8").splitlines()
     assert uris == [f"spotify:track:{row[0]}" for row in rows[1:]]
     page.save_screenshot("/tmp/amc-playlist.png")
 
@@ -165,7 +115,7 @@ def test_a_filtered_playlist_exports_the_rows_the_table_shows(page, stored, down
 def test_more_like_this_lists_the_nearest_songs_of_the_picked_one(page, stored):
     type_into(page, "limit", str(SIZE))
     switch(page, "dedupe")  # every copy counts, so the list is exactly the nearest rows
-    first = wait_for(page, steady(lambda d: len(grid_rows(d)) == SIZE and grid_rows(d)), 30, "no playlist shown")
+    first = wait_for(page, lambda d: len(grid_rows(d)) == SIZE and grid_rows(d), 30, "no playlist shown")
     picked = first[3]
     click(page, page.find_element(By.CSS_SELECTOR, f"{part('grid')} .ag-center-cols-container .ag-row[row-id='{picked}']"))
     like = page.find_element(By.CSS_SELECTOR, part("like"))
@@ -173,12 +123,12 @@ def test_more_like_this_lists_the_nearest_songs_of_the_picked_one(page, stored):
     click(page, like)
 
     nearest = list(nearest_songs(stored.songs.matrix, picked, SIZE)["row"])
-    wait_for(page, steady(lambda d: grid_rows(d) == nearest), 30, "the table never showed the nearest songs")
+    wait_for(page, lambda d: grid_rows(d) == nearest, 30, "the table never showed the nearest songs")
     assert " like " in count_text(page)
 
     switch(page, "within-cluster")
     labels = stored.model.labels
     in_cluster = list(nearest_songs(stored.songs.matrix, picked, SIZE, within_labels=labels)["row"])
-    wait_for(page, steady(lambda d: grid_rows(d) == in_cluster), 30, "the table never kept to the song's cluster")
+    wait_for(page, lambda d: grid_rows(d) == in_cluster, 30, "the table never kept to the song's cluster")
     assert set(labels[in_cluster]) == {labels[picked]}
     page.save_screenshot("/tmp/amc-playlist-like.png")
