@@ -24,20 +24,24 @@ def sampled_silhouettes(X: np.ndarray, labels_by_k: dict[int, np.ndarray], sampl
     """For each k, the silhouette (m,) of every row in ``sample_rows`` against the sample, as scikit-learn's ``silhouette_samples``."""
     ks = sorted(labels_by_k)
     codes = [np.unique(labels_by_k[k][sample_rows], return_inverse=True)[1] for k in ks]
-    sums = _distance_sums(_centred(X[sample_rows]), _one_hot(codes))
-    values, column = {}, 0
-    for k, code in zip(ks, codes):
-        width = int(code.max()) + 1
-        values[k] = _silhouettes_from_sums(sums[:, column : column + width], code)
-        column += width
-    return values
+    return dict(zip(ks, _silhouettes(_centred(X[sample_rows]), codes)))
 
 
 def exact_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette over every row of ``X`` (O(n²) time, memory bounded by ``BLOCK_BYTES`` per thread)."""
     code = np.unique(labels, return_inverse=True)[1]
-    sums = _distance_sums(_centred(X), _one_hot([code]))
-    return float(_silhouettes_from_sums(sums, code).mean())
+    return float(_silhouettes(_centred(X), [code])[0].mean())
+
+
+def _silhouettes(points: np.ndarray, codes: list[np.ndarray]) -> list[np.ndarray]:
+    """The silhouette of every point under each labeling (codes 0..c-1), from one pass over the distances."""
+    sums = _distance_sums(points, _one_hot(codes))
+    values, column = [], 0
+    for code in codes:
+        width = int(code.max()) + 1
+        values.append(_silhouettes_from_sums(sums[:, column : column + width], code))
+        column += width
+    return values
 
 
 def _centred(rows: np.ndarray) -> np.ndarray:
@@ -47,10 +51,13 @@ def _centred(rows: np.ndarray) -> np.ndarray:
 
 
 def _one_hot(codes: list[np.ndarray]) -> np.ndarray:
-    """(m, Σ clusters) float32: one column per cluster of every labeling, side by side."""
+    """(m, ≥ Σ clusters) float32: one column per cluster of every labeling, side by side, then zero columns."""
     widths = [int(code.max()) + 1 for code in codes]
     offsets = np.cumsum([0, *widths[:-1]])
-    matrix = np.zeros((len(codes[0]), sum(widths)), dtype=np.float32)
+    # Zero columns up to a multiple of 16: BLAS kernels work in 16-wide panels, and a ragged last
+    # panel costs more than the padding (77 columns multiply 15% slower than 80 here).
+    padded = -(-sum(widths) // 16) * 16
+    matrix = np.zeros((len(codes[0]), padded), dtype=np.float32)
     rows = np.arange(len(codes[0]))
     for code, offset in zip(codes, offsets):
         matrix[rows, offset + code] = 1.0
