@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,8 +43,9 @@ class _Scores:
 def run_sweep(X: np.ndarray, params: RunParams, progress: ProgressCallback | None = None) -> Sweep:
     """Fit and score every k in ``params.ks`` on the model matrix ``X`` (n, d).
 
-    ``progress(done, total, message)`` is called once per k, in k order, as soon as that k is
-    fitted and scored; an exception it raises (``RunCancelled``) stops the sweep and propagates.
+    ``progress(done, total, message)`` is called once per k as soon as that k is fitted and scored
+    (in the order the fits finish; the message names the k); an exception it raises
+    (``RunCancelled``) stops the sweep and propagates.
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     fits, scores = _fit_every_k(X, params, progress)
@@ -83,11 +84,12 @@ def _fit_every_k(
     pool = ThreadPoolExecutor(workers)
     try:
         with threadpool_limits(1):
-            # Largest k first: they take longest, so the two workers finish close together.
-            pending = {k: pool.submit(_fit_and_score, X, k, params) for k in sorted(params.ks, reverse=True)}
+            # Largest k first: they take longest, so the workers finish close together.
+            pending = {pool.submit(_fit_and_score, X, k, params): k for k in sorted(params.ks, reverse=True)}
             fits, scores = {}, {}
-            for done, k in enumerate(params.ks, start=1):
-                fits[k], scores[k] = pending[k].result()
+            for done, future in enumerate(as_completed(pending), start=1):
+                k = pending[future]
+                fits[k], scores[k] = future.result()
                 if progress is not None:
                     progress(done, len(params.ks), _message(fits[k], scores[k]))
     finally:

@@ -54,11 +54,11 @@ def test_same_input_and_seed_give_identical_results(blobs, sweep):
         np.testing.assert_array_equal(again.fits[k].labels, sweep.fits[k].labels)
 
 
-def test_progress_is_called_once_per_k_in_order(blobs):
+def test_progress_is_called_once_per_k(blobs):
     calls = []
     run_sweep(blobs, PARAMS, progress=lambda done, total, message: calls.append((done, total, message)))
     assert [(done, total) for done, total, _ in calls] == [(i, 5) for i in range(1, 6)]
-    assert [message.split(":")[0] for _, _, message in calls] == [f"k={k}" for k in PARAMS.ks]
+    assert sorted(message.split(":")[0] for _, _, message in calls) == sorted(f"k={k}" for k in PARAMS.ks)
 
 
 def test_cancelling_from_progress_stops_the_sweep(blobs):
