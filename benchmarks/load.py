@@ -1,7 +1,8 @@
 """Load test: N simulated users against a dashboard served by several gunicorn workers on loopback.
 
 Each user opens the app, starts a run (or gets a stored one back at once), waits for it, draws it,
-switches k, filters a playlist and exports it, again and again until the time is up. Users speak
+switches k, filters a playlist and exports it, again and again until the time is up, pausing between
+steps as a person reading the page does (``--think`` seconds on average; 0 for a stress test). Users speak
 Dash's own HTTP protocol, as the browser's renderer does: POST /_dash-update-component with the
 callback's inputs and state, and for the background run the cacheKey/job polling.
 
@@ -26,10 +27,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import requests
 from dash._utils import clean_property_name, split_callback_id
@@ -89,14 +88,21 @@ def collect_values(tree, values: dict) -> None:
 class DashUser:
     """One browser: a cookie session, one page load's end_id, the component values it has seen."""
 
-    def __init__(self, base: str, tally: Tally, auth: tuple[str, str] | None) -> None:
+    def __init__(self, base: str, tally: Tally, auth: tuple[str, str] | None, think: float = 0.0,
+                 rng: random.Random | None = None) -> None:
         self.base = base.rstrip("/")
         self.tally = tally
+        self.think = think
+        self.rng = rng or random.Random()
         self.http = requests.Session()
         self.http.auth = auth
         self.values: dict = {}
         self.callbacks: list[dict] = []
         self.end_id = ""
+
+    def pause(self) -> None:
+        if self.think:
+            time.sleep(self.think * self.rng.uniform(0.5, 1.5))
 
     def timed(self, kind: str, method: str, path: str, **kwargs) -> requests.Response:
         started = time.perf_counter()
@@ -203,8 +209,10 @@ def _wildcard(entry: dict) -> bool:
     return any('["ALL"]' in d["id"] or '["MATCH"]' in d["id"] for d in entry["inputs"] + entry.get("state", []))
 
 
-def one_visit(user: DashUser, rng: random.Random) -> None:
+def one_visit(user: DashUser) -> None:
+    rng = user.rng
     user.open_app()
+    user.pause()
     user.values["param-seed.value"] = rng.choice(SEEDS)
     asked = user.fire("run", user.callback("run-request.data", "run-button.n_clicks"), "run-button.n_clicks")
     if asked.get("job-alert", {}).get("children"):
@@ -214,13 +222,16 @@ def one_visit(user: DashUser, rng: random.Random) -> None:
         user.fire("job-start", job, "run-request.data")
     outcome = user.values.get("job-outcome.data")
     if not outcome or not outcome.get("run_id"):
-        raise UserError("the run ended without a result")
+        user.values["job-watch.data"] = False  # what the renderer sets when the job ends
+        told = user.fire("settle", user.callback("job-alert.children", "job-watch.data"), "job-watch.data")
+        raise UserError(f"the run ended without a result: {json.dumps(told)[:300]}")
     user.fire("callback", user.callback(RUN_STATE_KEY, "job-outcome.data"), "job-outcome.data")
     state = user.values.get(RUN_STATE_KEY) or {}
     if state.get("run_id") != outcome["run_id"]:
         raise UserError(f"asked for run {outcome['run_id']} but was shown {state.get('run_id')}")
     user.tally.runs_seen.add(state["run_id"])
     user.fire_all_on("draw", RUN_STATE_KEY, "panel-area.children")
+    user.pause()
 
     options = [o["value"] for o in user.values.get('{"panel":"elbow","part":"k"}.options') or []]
     other_ks = [k for k in options if k != state["k"]]
@@ -228,27 +239,29 @@ def one_visit(user: DashUser, rng: random.Random) -> None:
         user.values[K_CHOICE_KEY] = rng.choice(other_ks)
         user.fire("switch-k", user.callback(RUN_STATE_KEY, K_CHOICE_KEY), K_CHOICE_KEY)
         user.fire_all_on("draw", RUN_STATE_KEY, "panel-area.children")
+        user.pause()
 
     user.values[CLUSTER_KEY] = [0]
     playlist = user.fire("playlist", user.callback('{"panel":"playlist","part":"grid"}.rowData', CLUSTER_KEY), CLUSTER_KEY)
     href = playlist.get('{"panel":"playlist","part":"export-csv"}', {}).get("href")
     if not href:
         raise UserError(f"the playlist gave no export link: {json.dumps(playlist)[:200]}")
+    user.pause()
     header = user.timed("export", "GET", href).text.partition("\n")[0]
     if "cluster_name" not in header:
         raise UserError(f"the playlist export has no cluster column: {header[:200]}")
+    user.pause()
 
 
-def simulate(base: str, users: int, seconds: float, auth) -> Tally:
+def simulate(base: str, users: int, seconds: float, auth, think: float) -> Tally:
     tally = Tally()
     deadline = time.monotonic() + seconds
 
     def one_user(number: int) -> None:
-        rng = random.Random(number)
-        user = DashUser(base, tally, auth)
+        user = DashUser(base, tally, auth, think, random.Random(number))
         while time.monotonic() < deadline:
             try:
-                one_visit(user, rng)
+                one_visit(user)
             except (UserError, requests.RequestException, ValueError, KeyError) as error:
                 tally.fail("visit", f"user {number}: {type(error).__name__}: {error}")
                 time.sleep(0.5)
@@ -262,8 +275,9 @@ def simulate(base: str, users: int, seconds: float, auth) -> Tally:
     return tally
 
 
-def report(tally: Tally, users: int, seconds: float) -> str:
-    lines = [f"{users} users for {seconds:.0f} s; {len(tally.runs_seen)} distinct runs shown",
+def report(tally: Tally, users: int, seconds: float, think: float) -> str:
+    lines = [f"{users} users for {seconds:.0f} s, pausing {think:g} s on average between steps; "
+             f"{len(tally.runs_seen)} distinct runs shown",
              f"{'kind':<14}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"]
     for kind in sorted(set(tally.latencies) | set(tally.errors)):
         times = sorted(tally.latencies.get(kind, []))
@@ -282,45 +296,59 @@ def _percentile(sorted_times: list[float], percent: float) -> float:
     return statistics.quantiles(sorted_times, n=100, method="inclusive")[int(percent) - 1]
 
 
-@contextmanager
-def served(workers: int, threads: int) -> Iterator[str]:
-    """``amc serve --workers`` on a free loopback port over a fresh cache directory."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with tempfile.TemporaryDirectory(prefix="amc-load-") as cache:
-        env = {**os.environ, "AMC_CACHE_DIR": cache}
+class Server:
+    """``amc serve --workers`` on a free loopback port, in its own process group so that stop() ends it all."""
+
+    def __init__(self, cache_dir: Path, workers: int = 4, threads: int = 4, env: dict | None = None) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.workers = workers
+        self.threads = threads
+        self.env = {**os.environ, "AMC_CACHE_DIR": str(cache_dir), **(env or {})}
+        self.process: subprocess.Popen | None = None
+        self.base = ""
+
+    def start(self, timeout: float = 60) -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         command = [sys.executable, "-c", "import app, sys; sys.exit(app.main())", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
-        log = open(Path(cache) / "server.log", "w")
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
+                   "--port", str(port), "--workers", str(self.workers), "--threads", str(self.threads)]
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.cache_dir / "server.log", "a")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        log.close()
+        self.base = f"http://127.0.0.1:{port}"
+        self._wait_for_health(timeout)
+        return self.base
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            _wait_for_health(base, server)
-            yield base
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log_text(self) -> str:
+        return (self.cache_dir / "server.log").read_text(errors="replace")
+
+    def _wait_for_health(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server stopped at start (exit code {self.process.returncode}):\n"
+                                   + self.log_text()[-2000:])
             try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-            log.close()
-
-
-def _wait_for_health(base: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server stopped at start (exit code {server.returncode})")
-        try:
-            if requests.get(base + "/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the server at {base} did not answer /health within {timeout:.0f} s")
+                if requests.get(self.base + "/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the server at {self.base} did not answer /health within {timeout:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,15 +358,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running server (on loopback); default: start `amc serve --workers` here")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--think", type=float, default=3.0, help="seconds a user pauses between steps, on average")
     parser.add_argument("--user", help="user:password when the server asks for a login")
     args = parser.parse_args(argv)
     auth = tuple(args.user.split(":", 1)) if args.user else None
     if args.url:
-        tally = simulate(args.url, args.users, args.seconds, auth)
+        tally = simulate(args.url, args.users, args.seconds, auth, args.think)
     else:
-        with served(args.workers, args.threads) as base:
-            tally = simulate(base, args.users, args.seconds, auth)
-    print(report(tally, args.users, args.seconds))
+        with tempfile.TemporaryDirectory(prefix="amc-load-") as cache:
+            server = Server(Path(cache), args.workers, args.threads)
+            try:
+                tally = simulate(server.start(), args.users, args.seconds, auth, args.think)
+            finally:
+                server.stop()
+    print(report(tally, args.users, args.seconds, args.think))
     return 1 if tally.errors else 0
 
 

@@ -10,7 +10,8 @@ import binascii
 import importlib.util
 import logging
 import math
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
@@ -24,10 +25,13 @@ from dash.exceptions import PreventUpdate
 from analysis.dataset import DataError, Dataset, load_csv
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
 from dashboard import ids
+from dashboard.auth import auth_settings, protect, session_owner
 from dashboard.config import Config
+from dashboard.health import add_health_route
 from dashboard.jobs import RunJobs, error_alert, new_ticket, outcome
+from dashboard.limits import SessionBusy
 from dashboard.panels.registry import Panel, RunView, load_panels
-from dashboard.store import ResultsStore
+from dashboard.store import Memo, ResultsStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
 # Parts every stored run carries; "dataset" is there only while the store still holds the data.
 RUN_PARTS_ALWAYS = frozenset({"sweep", "models", "pca", "breakdown"})
 REPORT_LINES_SHOWN = 5
+# Drawn panel areas kept per process: every user viewing a run at a k gets the same components.
+DRAWN_KEPT = 8
 DEMO_LABEL, START_UP_LABEL, UPLOADED_LABEL = "Demo", "Start-up file", "Uploaded"
 # The parameter inputs, in the order ``params_from_form`` takes their values.
 FORM_PARTS = (ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE, ids.K_MIN, ids.K_MAX, ids.SEED)
@@ -51,16 +57,20 @@ class Shell:
 
     config: Config
     store: ResultsStore
+    jobs: RunJobs
     panels: tuple[Panel, ...]
     offered: dict[str, str]  # dataset id -> how the picker introduces it ("Demo", "Start-up file")
     chosen: str | None  # the dataset the picker starts with
+    drawn: Memo = field(default_factory=lambda: Memo(DRAWN_KEPT))  # (run, k, names version, data?) -> views
 
 
 def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
+    """Raises ConfigError (bad login settings), DataError (bad start-up file) or StoreUnavailable."""
+    login = auth_settings(config.users_file, config.users, config.trusted_user_header)
     store = ResultsStore.from_config(config)
-    drawn = load_panels() if panels is None else panels
-    shell = Shell(config, store, tuple(sorted(drawn, key=lambda p: p.order)), *_offer_datasets(config, store))
     jobs = RunJobs(config, store)
+    drawn = load_panels() if panels is None else panels
+    shell = Shell(config, store, jobs, tuple(sorted(drawn, key=lambda p: p.order)), *_offer_datasets(config, store))
     app = dash.Dash(
         __name__,
         title="Amazon Music Clustering",
@@ -69,11 +79,14 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
         external_stylesheets=[VENDOR_ROUTE + "bootstrap.min.css"],
         suppress_callback_exceptions=True,  # panel parts appear only once a run is drawn
         background_callback_manager=jobs.manager,
+        on_error=report_error,
     )
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = math.ceil(config.max_upload_bytes * 4 / 3) + UPLOAD_ENVELOPE_BYTES
-    if config.secret_key:
-        server.secret_key = config.secret_key
+    # One key for every worker and server: sessions and background-job handles must verify anywhere.
+    server.secret_key = config.secret_key or store.secret_key()
+    gate = protect(app, login)
+    add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None)
     _serve_bootstrap(server)
     app.layout = partial(build_layout, shell)
     _register_shell(app, shell)
@@ -84,6 +97,18 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     return app
 
 
+def report_error(error: Exception) -> None:
+    """Any callback's unforeseen failure: words for the user, the traceback for the server log only."""
+    if isinstance(error, StoreUnavailable):
+        message = str(error)
+        log.error("callback failed: %s", error)
+    else:
+        reference = secrets.token_hex(4)
+        message = f"something went wrong on the server (reference {reference} in its log); try again"
+        log.error("callback failed (reference %s)", reference, exc_info=error)
+    dash.set_props(ids.JOB_ALERT, {"children": error_alert(message, "Sorry:")})
+
+
 def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str], str | None]:
     """Put the demo and the start-up file in the store and say which is chosen first (the start-up file).
 
@@ -91,8 +116,11 @@ def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str]
     """
     offered, chosen = {}, None
     if DEMO_CSV.exists():
-        chosen = store.put_dataset(load_csv(DEMO_CSV))
-        offered[chosen] = DEMO_LABEL
+        try:
+            chosen = store.put_dataset(load_csv(DEMO_CSV))
+            offered[chosen] = DEMO_LABEL
+        except StoreUnavailable as error:  # a full store still serves what it holds
+            log.error("the demo data is not offered: %s", error)
     else:
         log.warning("bundled demo data missing: %s", DEMO_CSV)
     if config.data_path is not None:
@@ -255,10 +283,16 @@ def draw_run(shell: Shell, state: dict | None):
     k = k if k in result.models else result.chosen_k
     dataset = shell.store.get_dataset(result.dataset_id)
     sheet = shell.store.get_names(result.run_id, k)
-    view = RunView(result=result, k=k, names=sheet.names, frame=dataset.frame if dataset else None,
-                   names_version=sheet.version)
-    parts = RUN_PARTS_ALWAYS | ({"dataset"} if dataset is not None else set())
-    return run_summary(result, k), [panel_card(panel, panel_body(panel, view, parts)) for panel in shell.panels]
+    # Panels draw from the run, k, names and data only, so one drawing serves every user until a rename.
+    key = repr((result.run_id, k, sheet.version, dataset is not None))
+    drawn = shell.drawn.get(key)
+    if drawn is None:
+        view = RunView(result=result, k=k, names=sheet.names, frame=dataset.frame if dataset else None,
+                       names_version=sheet.version)
+        parts = RUN_PARTS_ALWAYS | ({"dataset"} if dataset is not None else set())
+        drawn = run_summary(result, k), [panel_card(panel, panel_body(panel, view, parts)) for panel in shell.panels]
+        shell.drawn.put(key, drawn)
+    return drawn
 
 
 def intro(state: dict | None):
@@ -440,7 +474,12 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
     run_id = run_id_for(dataset.fingerprint, params)
     if shell.store.has_run(run_id):
         return no_update, outcome(dataset.fingerprint, run_id), None
-    return new_ticket(dataset.fingerprint, params, run_id), no_update, None
+    ticket = new_ticket(dataset.fingerprint, params, run_id)
+    try:
+        shell.jobs.admit(ticket, session_owner())
+    except SessionBusy as busy:
+        return no_update, no_update, error_alert(str(busy), "One run at a time:")
+    return ticket, no_update, None
 
 
 def params_from_form(features, log_features, clip, clip_range, k_min, k_max, seed) -> RunParams:
@@ -480,7 +519,10 @@ def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
         log.exception("upload %s could not be loaded", name)
         message = f"{name}: could not be read ({type(error).__name__}: {error})"
         return upload_refusal(message), no_update, no_update, *dropped
-    dataset_id = shell.store.put_dataset(dataset)
+    try:
+        dataset_id = shell.store.put_dataset(dataset)
+    except StoreUnavailable as error:
+        return upload_refusal(str(error)), no_update, no_update, *dropped
     options, _ = dataset_options(shell)
     return upload_report(dataset), options, dataset_id, *dropped
 

@@ -25,6 +25,8 @@ from dash_auth import BasicAuth
 from dash_auth.auth import Auth
 from werkzeug.security import check_password_hash
 
+from dashboard.config import ConfigError
+
 HEALTH_ROUTE = "/health"
 OPEN_PATHS = frozenset({HEALTH_ROUTE})
 HASH_PREFIXES = ("scrypt:", "pbkdf2:")
@@ -32,7 +34,7 @@ SESSION_KEY = "amc_session"
 SIGN_IN_KEY = "AMC_SIGN_IN"  # Flask config: ("basic", None) or ("header", its name) while a gate is on
 
 
-class AuthError(ValueError):
+class AuthError(ConfigError):
     """A users list or setting the server cannot use; the message names the source and line."""
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -19,7 +19,10 @@ class Config:
     data_path: Path | None = None  # a CSV offered in the dataset picker, given at start-up
     redis_url: str | None = None
     max_concurrent_runs: int = 1
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)  # else one is made once and kept in the store
+    users_file: Path | None = None  # `user:password` lines for HTTP basic auth
+    users: str | None = field(default=None, repr=False)  # the same pairs, comma-separated
+    trusted_user_header: str | None = None  # a reverse proxy's header naming the signed-in user
 
     @property
     def max_upload_bytes(self) -> int:
@@ -45,6 +48,9 @@ class Config:
             redis_url=env.get("AMC_REDIS_URL") or None,
             max_concurrent_runs=_positive_int(env, "AMC_MAX_CONCURRENT_RUNS", os.cpu_count() or 1),
             secret_key=env.get("AMC_SECRET_KEY") or None,
+            users_file=Path(env["AMC_USERS_FILE"]).resolve() if env.get("AMC_USERS_FILE") else None,
+            users=env.get("AMC_USERS") or None,
+            trusted_user_header=env.get("AMC_TRUSTED_USER_HEADER") or None,
         )
         return replace(config, **overrides)
 

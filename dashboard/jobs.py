@@ -8,18 +8,23 @@ process vanished" into words or an alert, so no outcome is ever an endless spinn
 
 Cancel is ours rather than Dash's ``cancel=``: the ledger records the cancel before the process
 is killed, so the settling can never mistake a cancelled run for one that died.
+
+Jobs run in processes beside the web server (DiskcacheManager over the jobs directory), or on Celery
+workers when ``AMC_REDIS_URL`` is set (then the ledger and the run queue live in Redis too). Either
+way at most ``AMC_MAX_CONCURRENT_RUNS`` runs compute at once; the others wait in arrival order and
+the user sees their place (``dashboard.limits``).
 """
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
 
 import dash_bootstrap_components as dbc
-import diskcache
 import psutil
 from dash import DiskcacheManager, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
@@ -28,12 +33,13 @@ from analysis.pipeline import run_analysis
 from analysis.result import RunParams
 from dashboard import ids
 from dashboard.config import Config
-from dashboard.store import ResultsStore
+from dashboard.limits import LeaseKeeper, RunQueue
+from dashboard.store import DiskcacheBackend, ResultsStore, StoreBackend
 
 log = logging.getLogger(__name__)
 
 LEDGER_EXPIRY = 24 * 3600  # seconds a job's record is kept; the browser only asks right after the end
-SLOT_POLL = 1.0  # seconds between looks for a free run slot
+SLOT_POLL = 0.5  # seconds between looks for a free run slot (and news of the queue for the user)
 PROGRESS_POLL_MS = 300  # how often the browser asks a running job for news
 
 
@@ -44,81 +50,56 @@ class JobRecord:
     started_at: float
     message: str = ""
     ended_at: float | None = None
+    task_id: str | None = None  # the Celery task computing it, when on Celery
 
 
 class JobLedger:
-    """How each ticket's job is doing, in the jobs cache every server process shares."""
+    """How each ticket's job is doing, in the backend every server process and worker shares."""
 
-    def __init__(self, cache: diskcache.Cache) -> None:
-        self.cache = cache
+    def __init__(self, backend: StoreBackend) -> None:
+        self.backend = backend
 
-    def start(self, ticket: str, pid: int) -> bool:
-        """Record the job as running; False when it was cancelled before it could start."""
-        with self.cache.transact(retry=True):
+    def start(self, ticket: str, pid: int, task_id: str | None = None) -> bool:
+        """Record the job as running; False when it has a record already.
+
+        That is a job cancelled before it could start, or a Celery message delivered again after
+        its first worker died (the user has been told that run stopped): neither may run now.
+        """
+        with self.backend.transaction():
             if self.get(ticket) is not None:
                 return False
-            self.cache.set(_ledger_key(ticket), JobRecord("running", pid, time.time()), expire=LEDGER_EXPIRY)
+            self._put(ticket, JobRecord("running", pid, time.time(), task_id=task_id))
             return True
 
     def end(self, ticket: str, state: str, message: str = "") -> None:
         """Record the end unless one is recorded already (a cancel stays a cancel)."""
-        with self.cache.transact(retry=True):
+        with self.backend.transaction():
             record = self.get(ticket)
             if record is not None and record.state == "running":
-                ended = replace(record, state=state, message=message, ended_at=time.time())
-                self.cache.set(_ledger_key(ticket), ended, expire=LEDGER_EXPIRY)
+                self._put(ticket, replace(record, state=state, message=message, ended_at=time.time()))
 
     def get(self, ticket: str) -> JobRecord | None:
-        return self.cache.get(_ledger_key(ticket))
+        stored = self.backend.get(_ledger_key(ticket))
+        return pickle.loads(stored) if stored is not None else None
 
     def cancel(self, ticket: str) -> JobRecord | None:
         """Mark the job cancelled; returns its record when it has a process to stop.
 
         A job not started yet is marked too, so that it never starts.
         """
-        with self.cache.transact(retry=True):
+        with self.backend.transaction():
             record = self.get(ticket)
             if record is None:
-                stopped = JobRecord("cancelled", 0, time.time(), "cancelled by the user", time.time())
-                self.cache.set(_ledger_key(ticket), stopped, expire=LEDGER_EXPIRY)
+                self._put(ticket, JobRecord("cancelled", 0, time.time(), "cancelled by the user", time.time()))
                 return None
             if record.state != "running":
                 return None
             self.end(ticket, "cancelled", "cancelled by the user")
             return record
 
-
-class RunSlots:
-    """At most ``count`` clustering runs at once across every server process on this machine.
-
-    A slot holds its job's pid; a slot whose process is gone (killed, crashed) is free again.
-    """
-
-    def __init__(self, cache: diskcache.Cache, count: int) -> None:
-        self.cache = cache
-        self.count = count
-
-    def acquire(self, pid: int) -> bool:
-        with self.cache.transact(retry=True):
-            for slot in range(self.count):
-                holder = self.cache.get(_slot_key(slot))
-                if holder is None or holder == pid or not process_alive(holder):
-                    self.cache.set(_slot_key(slot), pid)
-                    return True
-        return False
-
-    def release(self, pid: int) -> None:
-        with self.cache.transact(retry=True):
-            for slot in range(self.count):
-                if self.cache.get(_slot_key(slot)) == pid:
-                    self.cache.delete(_slot_key(slot))
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    def _put(self, ticket: str, record: JobRecord) -> None:
+        self.backend.set(_ledger_key(ticket), pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL),
+                         expire=LEDGER_EXPIRY)
 
 
 def kill_process_tree(pid: int) -> None:
@@ -147,15 +128,29 @@ def error_alert(message: str, heading: str) -> dbc.Alert:
 
 
 class RunJobs:
-    """The run, cancel and settle callbacks of one app, over the configured jobs directory."""
+    """The run, cancel and settle callbacks of one app, on the configured job backend."""
 
     def __init__(self, config: Config, store: ResultsStore) -> None:
         self.config = config
         self.store = store
-        self.cache = diskcache.Cache(str(config.jobs_dir))
-        self.manager = DiskcacheManager(self.cache)
-        self.ledger = JobLedger(self.cache)
-        self.slots = RunSlots(self.cache, config.max_concurrent_runs)
+        if config.redis_url:
+            from dashboard.celery_app import WatchedCeleryManager, make_celery  # celery only when scaled out
+
+            self.backend = store.backend
+            self.celery = make_celery(config)
+            self.manager = WatchedCeleryManager(self.celery)
+            self.kind = "celery"
+        else:
+            self.backend = DiskcacheBackend(config.jobs_dir)
+            self.celery = None
+            self.manager = DiskcacheManager(self.backend.cache)
+            self.kind = "diskcache"
+        self.ledger = JobLedger(self.backend)
+        self.queue = RunQueue(self.backend, config.max_concurrent_runs)
+
+    def admit(self, request: dict, owner: str) -> int:
+        """Queue a new run for ``owner`` (a user or browser session); its place. SessionBusy when it has one."""
+        return self.queue.join(request["ticket"], owner)
 
     def register(self, app) -> None:
         app.callback(
@@ -197,31 +192,27 @@ class RunJobs:
         if not request:
             raise PreventUpdate
         ticket, dataset_id, run_id = request["ticket"], request["dataset_id"], request["run_id"]
-        pid = os.getpid()
-        if not self.ledger.start(ticket, pid):
-            raise PreventUpdate  # cancelled before it started
+        if not self.ledger.start(ticket, os.getpid(), self._task_id()):
+            raise PreventUpdate  # cancelled before it started, or delivered again after its worker died
         # A fresh store: the parent's in-process memo and its lock were copied mid-use by fork.
         store = ResultsStore.from_config(self.config)
         watchdog = self._start_watchdog(ticket)
         try:
             if not store.has_run(run_id):
-                self._wait_for_slot(pid, set_progress)
-                try:
-                    self._compute(store, request, set_progress)
-                finally:
-                    self.slots.release(pid)
+                with LeaseKeeper(self.queue, ticket):
+                    if self._wait_for_turn(store, request, set_progress):
+                        self._compute(store, request, set_progress)
         except Exception as error:  # any failure must reach the user as words, never as a spinner
             log.exception("run %s failed", run_id)
             self.ledger.end(ticket, "failed", _one_line(error))
             raise PreventUpdate from None
         finally:
             watchdog.cancel()
+            self.queue.leave(ticket)
         self.ledger.end(ticket, "done")
         return outcome(dataset_id, run_id, ticket)
 
     def _compute(self, store: ResultsStore, request: dict, set_progress) -> None:
-        if store.has_run(request["run_id"]):  # someone else finished it while this one waited
-            return
         dataset = store.get_dataset(request["dataset_id"])
         if dataset is None:
             raise LookupError("the dataset of this run is no longer in the store; upload it again")
@@ -234,10 +225,24 @@ class RunJobs:
         result = run_analysis(dataset, params, report)
         store.put_run(result)
 
-    def _wait_for_slot(self, pid: int, set_progress) -> None:
-        while not self.slots.acquire(pid):
-            set_progress((0, "", f"Waiting for a free slot: {self.config.max_concurrent_runs} run(s) are in progress"))
+    def _wait_for_turn(self, store: ResultsStore, request: dict, set_progress) -> bool:
+        """Wait for a free slot in arrival order: True once this run may compute, False when someone
+        else has stored the same run meanwhile (identical requests share one computation)."""
+        limit = self.config.max_concurrent_runs
+        while (place := self.queue.try_start(request["ticket"])) != 0:
+            if store.has_run(request["run_id"]):
+                return False
+            ahead = "next in line" if place == 1 else f"place {place} in the queue"
+            set_progress((0, "", f"Waiting, {ahead}: this server computes {limit} run(s) at a time"))
             time.sleep(SLOT_POLL)
+        return not store.has_run(request["run_id"])
+
+    def _task_id(self) -> str | None:
+        if self.celery is None:
+            return None
+        from dashboard.celery_app import current_task_id
+
+        return current_task_id()
 
     def _start_watchdog(self, ticket: str) -> threading.Timer:
         """Stop the whole process at the time limit, even in the middle of a long step."""
@@ -256,8 +261,11 @@ class RunJobs:
         if not request:
             raise PreventUpdate
         record = self.ledger.cancel(request["ticket"])
-        if record is not None:
+        if record is not None and record.task_id:
+            self.celery.control.revoke(record.task_id, terminate=True, signal="SIGKILL")
+        elif record is not None:
             kill_process_tree(record.pid)
+        self.queue.leave(request["ticket"])
         return "Cancelling…"
 
     def settle(self, running: bool | None, request: dict | None):
@@ -286,6 +294,3 @@ def _one_line(error: Exception) -> str:
 def _ledger_key(ticket: str) -> str:
     return f"ledger:{ticket}"
 
-
-def _slot_key(slot: int) -> str:
-    return f"run-slot:{slot}"

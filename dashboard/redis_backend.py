@@ -7,12 +7,15 @@ a transaction may nest (the outer one holds the lock), as diskcache's does.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 import redis
 from redis.lock import Lock
+
+from dashboard.store import StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +25,7 @@ LOCK_NAME = "transaction-lock"
 LOCK_EXPIRY = 10.0
 LOCK_WAIT = 30.0
 EVICTING_POLICIES = ("allkeys-", "volatile-")
-
-
-class StoreUnavailable(RuntimeError):
-    """The Redis server cannot be reached or will not do what the store asks; the message says which."""
+SECRET_KEY = "secret-key"
 
 
 class RedisBackend:
@@ -68,6 +68,11 @@ class RedisBackend:
             # The expiry passed while we held it: another process may have interleaved a write.
             log.error("a results store transaction outlived its %s s lock at %s", LOCK_EXPIRY, self.where)
 
+    def secret_key(self) -> str:
+        """Made once in Redis and shared by every web server and worker that uses it."""
+        self._call(self.client.set, self.prefix + SECRET_KEY, secrets.token_hex(32), nx=True)
+        return self._call(self.client.get, self.prefix + SECRET_KEY).decode()
+
     def eviction_warning(self) -> str | None:
         """A sentence when Redis may delete the team's runs and names to make room, else None."""
         try:
@@ -89,11 +94,8 @@ class RedisBackend:
     def _call(self, method, *args, **kwargs):
         try:
             return method(*args, **kwargs)
-        except redis.exceptions.ConnectionError as error:
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
             raise StoreUnavailable(f"the results store at {self.where} cannot be reached: {error}") from None
         except redis.exceptions.OutOfMemoryError:
             raise StoreFull(f"the results store at {self.where} is full: nothing more can be saved") from None
 
-
-class StoreFull(StoreUnavailable):
-    """The store refused a write for lack of room; what was stored before is intact."""

@@ -10,7 +10,11 @@ No dash import here: a Celery worker uses this module too.
 """
 from __future__ import annotations
 
+import errno
+import os
 import pickle
+import secrets
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -22,10 +26,20 @@ from typing import Any, Protocol
 import diskcache
 
 from analysis.dataset import Dataset
+from analysis.names import MAX_NAME_LENGTH, clean_name
 from analysis.result import RunResult
 
-MAX_NAME_LENGTH = 60
 DATASET_INDEX_KEY = "datasets"
+SECRET_KEY_FILE = "secret_key"
+REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or will not do what is asked; the message says which, in one line."""
+
+
+class StoreFull(StoreUnavailable):
+    """The store refused a write for lack of room; everything stored before is intact."""
 
 
 class UnknownRun(LookupError):
@@ -84,39 +98,78 @@ class _NameRecord:
 
 
 class StoreBackend(Protocol):
-    """Bytes under string keys, plus a transaction that excludes every other process."""
+    """Bytes under string keys, plus a transaction that excludes every other process.
+
+    Raises StoreFull when a write finds no room and StoreUnavailable when the store cannot be reached.
+    """
 
     def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: bytes) -> None: ...
+    def set(self, key: str, value: bytes, expire: float | None = None) -> None: ...
 
     def exists(self, key: str) -> bool: ...
 
+    def delete(self, key: str) -> None: ...
+
     def transaction(self) -> AbstractContextManager: ...
+
+    def secret_key(self) -> str: ...
 
 
 class DiskcacheBackend:
     def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
         # Nothing here may be evicted to make room: names and runs are the team's work.
         self.cache = diskcache.Cache(str(directory), eviction_policy="none", size_limit=2**62)
 
     def get(self, key: str) -> bytes | None:
         return self.cache.get(key)
 
-    def set(self, key: str, value: bytes) -> None:
-        self.cache.set(key, value)
+    def set(self, key: str, value: bytes, expire: float | None = None) -> None:
+        try:
+            self.cache.set(key, value, expire=expire)
+        except (OSError, sqlite3.OperationalError) as error:
+            if _out_of_room(error):
+                raise StoreFull(f"the results store in {self.directory} is full (no space left on its disk): "
+                                "nothing more can be saved until room is made") from None
+            raise
 
     def exists(self, key: str) -> bool:
         return key in self.cache
 
+    def delete(self, key: str) -> None:
+        self.cache.delete(key)
+
     def transaction(self) -> AbstractContextManager:
         return self.cache.transact(retry=True)
+
+    def secret_key(self) -> str:
+        """Made once, kept in the store directory readable by its owner only, shared by every process here."""
+        path = self.directory / SECRET_KEY_FILE
+        if not path.exists():
+            draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(secrets.token_hex(32))
+            try:
+                os.link(draft, path)  # atomic, and fails if another process made it first: theirs is kept
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(draft)
+        return path.read_text().strip()
 
     def close(self) -> None:
         self.cache.close()
 
 
-class _Memo:
+def _out_of_room(error: Exception) -> bool:
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "full" in str(error)
+
+
+class Memo:
     """A small thread-safe LRU of unpickled immutable values."""
 
     def __init__(self, size: int) -> None:
@@ -142,18 +195,25 @@ class _Memo:
 class ResultsStore:
     def __init__(self, backend: StoreBackend, memo_size: int = 4) -> None:
         self.backend = backend
-        self._runs = _Memo(memo_size)
-        self._datasets = _Memo(memo_size)
+        self._runs = Memo(memo_size)
+        self._datasets = Memo(memo_size)
 
     @classmethod
     def from_config(cls, config) -> "ResultsStore":
-        if config.redis_url:
-            raise NotImplementedError("the Redis results store is not available yet; unset AMC_REDIS_URL")
-        return cls(DiskcacheBackend(config.store_dir))
+        return cls.open(config.redis_url or config.store_dir)
 
     @classmethod
-    def open(cls, directory: str | Path) -> "ResultsStore":
-        return cls(DiskcacheBackend(Path(directory)))
+    def open(cls, location: str | Path) -> "ResultsStore":
+        """A Redis URL (``redis://host:port/db``) or a diskcache directory."""
+        if isinstance(location, str) and location.startswith(REDIS_URL_SCHEMES):
+            from dashboard.redis_backend import RedisBackend  # redis is needed only when scaled out
+
+            return cls(RedisBackend(location))
+        return cls(DiskcacheBackend(Path(location)))
+
+    def secret_key(self) -> str:
+        """The key that signs sessions and job handles: one for every process sharing this store."""
+        return self.backend.secret_key()
 
     # datasets
 
@@ -196,7 +256,7 @@ class ResultsStore:
     def has_run(self, run_id: str) -> bool:
         return self._runs.get(run_id) is not None or self.backend.exists(_run_key(run_id))
 
-    def _memoised(self, memo: _Memo, key: str, item_id: str) -> Any | None:
+    def _memoised(self, memo: Memo, key: str, item_id: str) -> Any | None:
         value = memo.get(item_id)
         if value is None:
             stored = self.backend.get(key)
@@ -214,7 +274,10 @@ class ResultsStore:
     def rename(self, run_id: str, k: int, cluster: int, new_name: str, base_version: int) -> NameSheet:
         suggested = self._suggested(run_id, k)
         _check_cluster(cluster, suggested)
-        name = _clean_name(new_name)
+        try:
+            name = clean_name(new_name)
+        except ValueError as error:
+            raise InvalidName(str(error)) from None
         with self.backend.transaction():
             record = self._name_record(run_id, k)
             return self._change(run_id, k, suggested, record, cluster, name, base_version)
@@ -272,15 +335,6 @@ class ResultsStore:
     def _sheet(suggested: dict[int, str], record: _NameRecord) -> NameSheet:
         names = {cluster: record.saved.get(cluster, name) for cluster, name in suggested.items()}
         return NameSheet(version=record.version, names=names, saved=dict(record.saved), history=record.history)
-
-
-def _clean_name(name: str) -> str:
-    text = " ".join(str(name).split())
-    if not text:
-        raise InvalidName("a cluster name cannot be empty")
-    if len(text) > MAX_NAME_LENGTH:
-        raise InvalidName(f"a cluster name has at most {MAX_NAME_LENGTH} characters, this one has {len(text)}")
-    return text
 
 
 def _check_cluster(cluster: int, suggested: dict[int, str]) -> None:

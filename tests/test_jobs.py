@@ -1,4 +1,4 @@
-"""The job records behind the background run: ledger, run slots, cancel, time limit, and how an end is told."""
+"""The job records behind the background run: ledger, run queue, cancel, time limit, and how an end is told."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from synthetic_run import synthetic_frame, synthetic_run
 
 from dashboard.config import Config
-from dashboard.jobs import JobLedger, RunJobs, RunSlots, process_alive
+from dashboard.jobs import JobLedger, RunJobs
 from dashboard.store import ResultsStore
 
 
@@ -53,19 +53,6 @@ def test_ledger_keeps_the_first_end_and_a_cancel_stays_a_cancel(jobs):
     assert ledger.get("a").state == "cancelled"
     assert ledger.cancel("a") is None  # nothing left to cancel
     assert not ledger.start("a", 456)
-
-
-def test_a_slot_held_by_a_live_process_is_busy_and_a_dead_ones_is_free(jobs, sleeper):
-    slots = RunSlots(jobs.cache, count=1)
-
-    assert slots.acquire(sleeper.pid)
-    assert not slots.acquire(999_999_999)
-    sleeper.kill()
-    sleeper.wait()
-    assert not process_alive(sleeper.pid)
-    assert slots.acquire(999_999_999)
-    slots.release(999_999_999)
-    assert slots.acquire(4242)
 
 
 def test_cancel_records_first_then_kills_the_process(jobs, sleeper):
@@ -120,7 +107,7 @@ def test_the_time_limit_stops_the_process_and_says_why(config):
     child.join(timeout=20)
 
     assert child.exitcode == 1 and time.monotonic() - started < 15
-    record = JobLedger(RunJobs(config, ResultsStore.from_config(config)).cache).get("slow")
+    record = JobLedger(RunJobs(config, ResultsStore.from_config(config)).backend).get("slow")
     assert record.state == "failed" and "time limit of 1 s" in record.message
 
 
