@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import pickle
+import stat
 
 import pytest
 from synthetic_run import synthetic_frame, synthetic_run
@@ -215,3 +216,10 @@ def test_concurrent_saves_from_two_processes_lose_no_change(store, store_dir, ru
     sheet = ResultsStore.open(store_dir).get_names(run.run_id, 3)
     assert sheet.version == len(sheet.history) == 80
     assert [c.version for c in sheet.history] == list(range(1, 81))
+
+
+def test_the_secret_key_is_made_once_and_readable_by_its_owner_only(store_dir):
+    key = ResultsStore.open(store_dir).secret_key()
+
+    assert len(key) == 64 and ResultsStore.open(store_dir).secret_key() == key
+    assert stat.S_IMODE((store_dir / "secret_key").stat().st_mode) == 0o600
