@@ -107,6 +107,7 @@ def test_renaming_a_cluster_shows_the_name_literally_in_the_pca_legend(page):
     rename(page, 0, HOSTILE_NAME)
 
     wait_for(page, lambda d: HOSTILE_NAME in pca_legend(d), 30, "the PCA legend never showed the new name")
+    assert songs_downloads(page) == 1, "a rename fetched the PCA's songs again instead of reusing them"
     assert HOSTILE_NAME in card(page, "heatmap").text
     assert not page.find_elements(By.CSS_SELECTOR, ".amc-panel img[src=x]")
     history = visible(page, part("naming", "history"))
@@ -115,6 +116,12 @@ def test_renaming_a_cluster_shows_the_name_literally_in_the_pca_legend(page):
 
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "history") + " button"))
     wait_for(page, lambda d: HOSTILE_NAME not in pca_legend(d), 30, "reverting never restored the old name")
+
+
+def songs_downloads(driver) -> int:
+    """How often the PCA scatter's songs came over the network (a browser cache hit transfers nothing)."""
+    return driver.execute_script("return performance.getEntriesByType('resource')"
+                                 ".filter(e => e.name.includes('pca.json') && e.transferSize > 0).length")
 
 
 def rename(driver, cluster: int, name: str) -> None:

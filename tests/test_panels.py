@@ -1,12 +1,17 @@
 """The six built-in panels: their layouts on a small real run, and their callbacks against a real store."""
 from __future__ import annotations
 
+import gzip
+import json
+
 import dash
+import plotly.io as pio
 import pytest
 from dash import dcc, html, no_update
 
 from analysis.names import parse_names_file
-from dashboard.panels import artists, elbow, heatmap, naming
+from analysis.figures import pca_figure
+from dashboard.panels import artists, elbow, heatmap, naming, pca
 from dashboard.panels.registry import RunView, builtin_panels
 from dashboard.store import ResultsStore
 from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, synthetic_dataset  # noqa: F401 (fixtures)
@@ -15,13 +20,14 @@ HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 EXPECTED_PARTS = {
     "elbow": {"graph", "k"},
     "silhouette": {"by-k", "per-cluster"},
-    "pca": {"scatter", "loadings"},
+    "pca": {"scatter", "source", "loadings"},
     "heatmap": {"heatmap", "feature", "distribution", "sizes"},
     "naming": {"shown", "base", "alert", "history", "name", "save"},
     "artists": {"top-artists", "top-genres", "spanning", "search", "found"},
 }
 
 SIX_PANELS = [panel for panel in builtin_panels() if panel.name in EXPECTED_PARTS]
+FETCHED_BY_THE_BROWSER = {"scatter"}  # the PCA scatter comes by its own route, tested below
 
 
 @pytest.fixture
@@ -64,7 +70,7 @@ def test_the_registry_lists_the_six_panels_in_reading_order():
 def test_layout_has_its_parts_and_draws_real_figures(panel, run, frame):
     tree = panel.layout(view_of(run, frame))
     assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
-    for graph in (c for c in components(tree) if isinstance(c, dcc.Graph)):
+    for graph in drawn_graphs(tree):
         assert len(graph.figure.data) > 0, graph.id
 
 
@@ -73,15 +79,62 @@ def test_layout_draws_the_pipelines_own_run(panel, pipeline_run):
     result, dataset = pipeline_run
     tree = panel.layout(view_of(result, dataset.frame, k=result.chosen_k))
     assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
-    for graph in (c for c in components(tree) if isinstance(c, dcc.Graph)):
+    for graph in drawn_graphs(tree):
         assert len(graph.figure.data) > 0, graph.id
+
+
+def drawn_graphs(tree):
+    return [c for c in components(tree) if isinstance(c, dcc.Graph) and c.id["part"] not in FETCHED_BY_THE_BROWSER]
 
 
 def test_layouts_follow_the_views_k_and_names(run, frame):
     names = {0: "Quiet", 1: "Loud", 2: "Spoken", 3: "Fast"}
-    tree = builtin_panels()[2].layout(view_of(run, frame, k=4, names=names))
-    scatter = next(c for c in components(tree) if isinstance(c, dcc.Graph) and c.id["part"] == "scatter")
-    assert [trace.name for trace in scatter.figure.data] == ["Quiet", "Loud", "Spoken", "Fast"]
+    tree = pca.layout(view_of(run, frame, k=4, names=names))
+    source = next(c for c in components(tree) if getattr(c, "id", None) == pca.PANEL.part_id("source"))
+    assert source.data["names"] == ["Quiet", "Loud", "Spoken", "Fast"]
+    assert source.data["url"] == pca.scatter_href(run.run_id, 4)
+
+
+def test_the_pca_layout_holds_the_names_escaped(run, frame):
+    tree = pca.layout(view_of(run, frame, names={0: HOSTILE_NAME, 1: "Loud", 2: "Spoken"}))
+    source = next(c for c in components(tree) if getattr(c, "id", None) == pca.PANEL.part_id("source"))
+    assert source.data["names"][0] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+@pytest.fixture
+def pca_route(tmp_path, pipeline_run):
+    result, dataset = pipeline_run
+    store = ResultsStore.open(tmp_path / "store")
+    store.put_run(result)
+    store.put_dataset(dataset)
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div()
+    pca.PANEL.register(app, store)
+    return app.server.test_client()
+
+
+def test_the_pca_route_serves_every_song_gzipped_for_the_browser_to_keep(pca_route, pipeline_run):
+    result, dataset = pipeline_run
+    k = result.chosen_k
+    link = "/" + pca.scatter_href(result.run_id, k)
+    expected = json.loads(pio.to_json(pca_figure(result, dataset.frame, k, {}), validate=False))
+
+    zipped = pca_route.get(link, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in zipped.headers["Cache-Control"] and zipped.headers["Vary"] == "Accept-Encoding"
+    assert json.loads(gzip.decompress(zipped.get_data())) == expected
+    plain = pca_route.get(link, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and json.loads(plain.get_data()) == expected
+
+
+@pytest.mark.parametrize("query, message", [
+    ("run=nosuchrun&k=2", "no stored run has the id 'nosuchrun'"),
+    ("run={run_id}&k=99", "has no k=99"),
+    ("run=../x&k=2", "the link names no valid run"),
+])
+def test_the_pca_route_answers_a_bad_link_in_one_line(pca_route, pipeline_run, query, message):
+    answer = pca_route.get("/download/pca.json?" + query.format(run_id=pipeline_run[0].run_id))
+    assert answer.status_code in (400, 404) and message in answer.get_data(as_text=True)
 
 
 def test_naming_layout_shows_every_cluster_with_its_name_in_an_input(run, frame):

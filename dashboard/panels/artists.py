@@ -41,10 +41,12 @@ def layout(view: RunView):
 
 def top_table(top: pd.DataFrame, column: str, view: RunView, part: str) -> dbc.Table:
     """One row per cluster: its leading artists (or genres) with their song counts."""
+    ordered = top.sort_values(["cluster", "songs"], ascending=[True, False], kind="stable")
+    leaders = {int(cluster): group for cluster, group in ordered.groupby("cluster").head(TOP_PER_CLUSTER).groupby("cluster")}
     rows = []
     for cluster in range(view.k):
-        leaders = top[top["cluster"] == cluster].nlargest(TOP_PER_CLUSTER, "songs")
-        listed = ", ".join(f"{item} ({songs:,})" for item, songs in zip(leaders[column], leaders["songs"]))
+        group = leaders.get(cluster, ordered.iloc[:0])
+        listed = ", ".join(f"{item} ({songs:,})" for item, songs in zip(group[column], group["songs"]))
         rows.append(html.Tr([html.Td(view.names.get(cluster, f"Cluster {cluster}")), html.Td(listed or "–")]))
     header = html.Thead(html.Tr([html.Th("cluster"), html.Th(f"{column}s (songs)")]))
     return dbc.Table([header, html.Tbody(rows)], id=PANEL.part_id(part), size="sm", striped=True)
