@@ -142,7 +142,8 @@ class DashUser:
             data = self._poll(entry, body, data)
             if data is None:
                 return {}
-        return self._remember(data.get("response", {}))
+        # set_props (here: the error handler's alert) arrives beside the outputs, as the renderer applies it
+        return self._remember({**data.get("response", {}), **data.get("sideUpdate", {})})
 
     def fire_all_on(self, kind: str, trigger: str, first_output: str) -> None:
         """The callbacks a changed value sets off, the one writing ``first_output`` first."""

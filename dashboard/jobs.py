@@ -274,6 +274,9 @@ class RunJobs:
             return 0, "", "Starting…", None
         if not request:
             raise PreventUpdate
+        # The job is over for Dash (even one whose process died and could not leave the queue):
+        # its place goes, so that the user can try again at once.
+        self.queue.leave(request["ticket"])
         record = self.ledger.get(request["ticket"])
         if record is not None and record.state == "done":
             seconds = (record.ended_at or time.time()) - record.started_at

@@ -18,10 +18,10 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 import diskcache
 
@@ -126,13 +126,8 @@ class DiskcacheBackend:
         return self.cache.get(key)
 
     def set(self, key: str, value: bytes, expire: float | None = None) -> None:
-        try:
+        with self._room_checked():
             self.cache.set(key, value, expire=expire)
-        except (OSError, sqlite3.OperationalError) as error:
-            if _out_of_room(error):
-                raise StoreFull(f"the results store in {self.directory} is full (no space left on its disk): "
-                                "nothing more can be saved until room is made") from None
-            raise
 
     def exists(self, key: str) -> bool:
         return key in self.cache
@@ -140,8 +135,20 @@ class DiskcacheBackend:
     def delete(self, key: str) -> None:
         self.cache.delete(key)
 
-    def transaction(self) -> AbstractContextManager:
-        return self.cache.transact(retry=True)
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._room_checked(), self.cache.transact(retry=True):  # a full disk may fail the COMMIT
+            yield
+
+    @contextmanager
+    def _room_checked(self) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, sqlite3.OperationalError) as error:
+            if _out_of_room(error):
+                raise StoreFull(f"the results store in {self.directory} is full (no space left on its disk): "
+                                "nothing more can be saved until room is made") from None
+            raise
 
     def secret_key(self) -> str:
         """Made once, kept in the store directory readable by its owner only, shared by every process here."""
