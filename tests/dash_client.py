@@ -22,10 +22,11 @@ def find_callback(app, output: str, trigger: str) -> str:
     raise LookupError(f"no callback writes {output} on {trigger}")
 
 
-def dash_call(app, output: str, trigger: str, values: dict[str, object]) -> dict[str, dict]:
+def dash_call(app, output: str, trigger: str, values: dict[str, object], client=None) -> dict[str, dict]:
     """Fire the callback; ``values`` maps "id.prop" of its inputs and states to their values.
 
-    Returns {component id: {prop: new value}} as the server answered.
+    ``client`` is one browser (its session cookie kept between calls); by default a fresh one.
+    Returns {component id: {prop: new value}} as the server answered, set_props updates included.
     """
     key = find_callback(app, output, trigger)
     info = app.callback_map[key]
@@ -39,13 +40,15 @@ def dash_call(app, output: str, trigger: str, values: dict[str, object]) -> dict
         "state": [_with_value(dep, values) for dep in info["state"]],
         "changedPropIds": [trigger],
     }
-    client = app.server.test_client()
-    client.get("/")  # the first request sets the app up
+    if client is None:
+        client = app.server.test_client()
+        client.get("/")  # the first request sets the app up
     answer = client.post("/_dash-update-component", json=body)
     if answer.status_code == 204:
         raise CallbackSkipped(key)
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    return json.loads(answer.get_data(as_text=True))["response"]
+    data = json.loads(answer.get_data(as_text=True))
+    return {**data["response"], **data.get("sideUpdate", {})}
 
 
 def _with_value(dep: dict, values: dict[str, object]) -> dict:
