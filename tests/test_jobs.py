@@ -5,6 +5,7 @@ import dataclasses
 import json
 import multiprocessing
 import subprocess
+import threading
 import time
 
 import pytest
@@ -141,3 +142,23 @@ def test_a_job_whose_process_vanished_ends_in_an_error_not_a_spinner(jobs):
 
 def test_a_starting_job_clears_the_last_runs_traces(jobs):
     assert jobs.settle(True, request()) == (0, "", "Starting…", None)
+
+
+def test_a_run_waits_its_turn_saying_its_place_and_takes_a_result_stored_meanwhile(jobs, config):
+    jobs.queue.join("someone-else", "bob")
+    jobs.queue.try_start("someone-else")  # the only slot is taken
+    jobs.admit(request(run_id="shared-run"), "alice")
+    progress, answers = [], []
+    waiter = threading.Thread(target=lambda: answers.append(jobs.execute(progress.append, request(run_id="shared-run"))))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while not progress and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    run = dataclasses.replace(synthetic_run(synthetic_frame(rows=60), ks=(2, 3)), run_id="shared-run")
+    ResultsStore.from_config(config).put_run(run)  # the same run, computed by another request
+    waiter.join(timeout=10)
+
+    assert "next in line" in progress[0][2] and "1 run(s) at a time" in progress[0][2]
+    assert answers == [{"ticket": "ticket-1", "dataset_id": "data-1", "run_id": "shared-run"}]
+    assert jobs.queue.place("ticket-1") is None and jobs.queue.place("someone-else") == 0

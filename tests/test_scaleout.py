@@ -144,3 +144,23 @@ def _wait_until_running(base: str, timeout: float = 60) -> None:
     while requests.get(base + "/health", timeout=10).json()["jobs"]["running"] < 1:
         assert time.monotonic() < deadline, "the run never started on the worker"
         time.sleep(0.2)
+
+
+def test_cancel_stops_a_run_on_the_worker(cluster):
+    (web_a, _), _, worker_log = cluster
+    user = DashUser(web_a.base, Tally(), None)
+    ask_for_run(user, k_max=SLOW_K_MAX, seed=12)
+    follower = threading.Thread(
+        target=user.fire, args=("job", user.callback("job-outcome.data", "run-request.data"), "run-request.data"),
+        daemon=True)
+    follower.start()
+    _wait_until_running(web_a.base)
+
+    user.values["cancel-button.n_clicks"] = 1
+    user.fire("cancel", user.callback("run-progress-words.children", "cancel-button.n_clicks"), "cancel-button.n_clicks")
+    follower.join(timeout=HEARTBEAT_AND_POLL + 10)
+
+    assert not follower.is_alive()
+    assert "Cancelled" in settle(user)
+    assert requests.get(web_a.base + "/health", timeout=10).json()["jobs"]["running"] == 0
+    assert "revoked" in worker_log.read_text().lower() or "terminat" in worker_log.read_text().lower()

@@ -1,6 +1,8 @@
 """A server for a team: production arguments, one run per session, errors as words with the traceback in the log."""
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import logging
 
@@ -17,6 +19,7 @@ from dashboard.limits import RunQueue
 from dashboard.panels.registry import Panel
 from dashboard.server import serve_main
 from dashboard.store import DiskcacheBackend, StoreFull
+from dashboard.worker import worker_main
 
 
 @pytest.fixture
@@ -97,3 +100,24 @@ def test_a_full_store_is_named_to_the_user(config):
     answer = json.dumps(dash_call(app, "boom-out.children", "boom.n_clicks", {"boom.n_clicks": 1}))
 
     assert "the results store in /x is full" in answer
+
+
+def test_login_guards_the_real_app_and_its_health_details(config, tmp_path):
+    users = tmp_path / "users.txt"
+    users.write_text("alice:wonderland\n")
+    app = create_app(dataclasses.replace(config, users_file=users), panels=[])
+    client = app.server.test_client()
+    signed_in = {"Authorization": "Basic " + base64.b64encode(b"alice:wonderland").decode()}
+
+    assert client.get("/").status_code == 401 and client.get("/_dash-layout").status_code == 401
+    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/", headers=signed_in).status_code == 200
+    assert client.get("/health", headers=signed_in).get_json()["jobs"]["backend"] == "diskcache"
+
+
+def test_a_worker_needs_redis_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AMC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("AMC_REDIS_URL", raising=False)
+
+    assert worker_main([]) == 2
+    assert "AMC_REDIS_URL is not set" in capsys.readouterr().err
