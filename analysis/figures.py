@@ -19,7 +19,6 @@ from analysis.result import RunResult
 
 CLUSTER_COLOURS: tuple[str, ...] = tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
 ACTIVE_COLOUR = "#d62728"
-HOVER_FEATURE_COUNT = 4
 HOVER_TEXT_WIDTH = 60
 TEMPLATE = "plotly_white"
 # Plotly applies its default template to each new figure without validating it again; assigning a
@@ -182,32 +181,16 @@ def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, s
     return _base_layout(figure, f"Silhouette per cluster at k={k}", 120 + 50 * k)
 
 
-def hover_features(result: RunResult) -> list[str]:
-    """The features that move a song most in the PCA plane: the ones its hover shows."""
-    loadings = result.pca.loadings
-    strength = np.hypot(loadings["PC1"], loadings["PC2"])
-    return list(strength.sort_values(ascending=False).index[:HOVER_FEATURE_COUNT])
-
-
 def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str]) -> go.Figure:
     """Every song in the model's PCA plane, one WebGL trace per cluster so a legend click isolates it.
 
-    Per song the browser gets two short strings and the key features as float32 ``customdata``:
-    plotly sends float32 arrays as compact binary, and fixed-width numpy arrays are copied without a
-    Python loop, which keeps a 96k-song figure well under a second to build and encode.
+    Per song the browser gets its two float32 coordinates (sent as compact binary) and two short
+    strings, song and 'artist · genres'; a song's audio features are in the heatmap's profiles, not
+    in its hover, which keeps 96k songs at about 2 MB gzipped and under a second to build and encode.
     """
     model = result.models[k]
-    coords = result.pca.coords
-    features = hover_features(result)
+    coords = result.pca.coords.astype(np.float32, copy=False)
     songs, artists = song_hover_text(frame)
-    numbers = frame[features].to_numpy(dtype=np.float32)
-    template = (
-        "<b>%{text}</b><br>%{hovertext}<br>"
-        + "<br>".join(
-            f"{feature} %{{customdata[{i}]:{_number_format(frame[feature])}}}" for i, feature in enumerate(features)
-        )
-        + "<extra>%{fullData.name}</extra>"
-    )
     figure = go.Figure()
     for cluster in range(k):
         members = np.flatnonzero(model.labels == cluster)
@@ -220,8 +203,7 @@ def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
                 marker={"size": 4, "opacity": 0.6, "color": cluster_colour(cluster)},
                 text=songs[members],
                 hovertext=artists[members],
-                customdata=numbers[members],
-                hovertemplate=template,
+                hovertemplate="<b>%{text}</b><br>%{hovertext}<extra>%{fullData.name}</extra>",
             )
         )
     ratio = result.pca.explained_variance_ratio
@@ -263,11 +245,6 @@ def _hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     song, artist, genre = (escape_column(column.astype("str").str.slice(0, HOVER_TEXT_WIDTH))
                            for column in (frame["name_song"], frame["name_artists"], genres))
     return song.to_numpy(dtype=str), (artist + " · " + genre).to_numpy(dtype=str)
-
-
-def _number_format(values: pd.Series) -> str:
-    """A d3 format that shows a feature's values in few characters: 0.653, -7.6, 1,234,567."""
-    return ".3~f" if values.abs().max() < 1000 else ",.0f"
 
 
 def loadings_figure(result: RunResult) -> go.Figure:

@@ -24,9 +24,9 @@ from dashboard.panels.registry import Panel, RunView
 
 ROUTE = "pca.json"
 # In the link, so a browser never reuses a figure drawn by an older version of ``pca_figure``.
-FIGURE_VERSION = "1"
+FIGURE_VERSION = "2"
 FIGURES_KEPT = 4  # encoded (run, k) figures each server process keeps, a few MB each
-GZIP_LEVEL = 5
+GZIP_LEVEL = 3  # a third of the size for ~100 ms at 96k songs; level 5 saves 7% more for 50% more time
 CACHE_SECONDS = 7 * 24 * 3600
 
 
