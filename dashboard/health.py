@@ -45,6 +45,9 @@ def probe_store(backend) -> dict:
         stamp = repr(time.time()).encode()
         backend.set(key, stamp)
         report["writable"] = backend.get(key) == stamp
+        warning = backend.eviction_warning()
+        if warning:
+            report["warning"] = warning
     except Exception as error:  # every failure is the probe's answer, never the probe's crash
         log.warning("health probe of the results store failed: %s", error)
         report["error"] = " ".join(str(error).split()) or type(error).__name__

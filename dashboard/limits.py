@@ -142,7 +142,7 @@ class RunQueue:
 
 
 class LeaseKeeper:
-    """Renews a ticket's lease from a daemon thread while the run computes; stop() when it ends."""
+    """Renews a ticket's lease from a daemon thread for as long as the `with` block runs."""
 
     def __init__(self, queue: RunQueue, ticket: str) -> None:
         self.queue = queue

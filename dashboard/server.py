@@ -101,6 +101,8 @@ class ProductionServer(BaseApplication):
             "errorlog": "-",
             "loglevel": "info",
             "preload_app": False,  # sqlite and Redis connections must not cross a fork
+            # gunicorn's management socket sits at one path per user: two servers would fight over it.
+            "control_socket_disable": True,
         }
         super().__init__()
 

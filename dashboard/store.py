@@ -115,6 +115,9 @@ class StoreBackend(Protocol):
 
     def secret_key(self) -> str: ...
 
+    def eviction_warning(self) -> str | None:
+        """A sentence when the store may delete stored work to make room, else None."""
+
 
 class DiskcacheBackend:
     def __init__(self, directory: Path) -> None:
@@ -165,6 +168,9 @@ class DiskcacheBackend:
             finally:
                 os.unlink(draft)
         return path.read_text().strip()
+
+    def eviction_warning(self) -> str | None:
+        return None  # opened with eviction_policy="none": a full disk refuses writes instead
 
     def close(self) -> None:
         self.cache.close()

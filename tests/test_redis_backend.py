@@ -10,6 +10,7 @@ import pytest
 from redis_server import free_port, redis_server
 
 from dashboard import redis_backend
+from dashboard.health import probe_store
 from dashboard.redis_backend import RedisBackend, StoreFull, StoreUnavailable
 
 pytestmark = pytest.mark.redis
@@ -114,6 +115,7 @@ def test_an_evicting_server_is_named_and_an_unreachable_one_is_a_message(backend
     backend.client.config_set("maxmemory-policy", "allkeys-lru")
     try:
         assert "noeviction" in backend.eviction_warning()
+        assert "noeviction" in probe_store(backend)["warning"]
     finally:
         backend.client.config_set("maxmemory-policy", "noeviction")
 
