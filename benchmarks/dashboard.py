@@ -247,7 +247,8 @@ const entries = performance.getEntriesByType('resource');
 const pick = (test) => entries.filter(test).sort((a, b) => b.decodedBodySize - a.decodedBodySize)[0] || null;
 const area = pick(e => e.name.includes('_dash-update-component'));
 const pca = pick(e => e.name.includes('pca'));
-const shape = (e) => e && {responseEnd: e.responseEnd, transferSize: e.transferSize, decodedBodySize: e.decodedBodySize};
+const shape = (e) => e && {responseEnd: e.responseEnd, transferSize: e.transferSize,
+                           decodedBodySize: e.decodedBodySize};
 return {afterplot: window.__amcDraw.afterplot, panelArea: shape(area), pcaRoute: shape(pca)};
 """
 
@@ -276,7 +277,8 @@ def time_draw(url: str, songs: int, repeats: int) -> list[dict]:
         finally:
             driver.quit()
         arrived = max(entry["responseEnd"] for entry in (seen["panelArea"], seen["pcaRoute"]) if entry)
-        draws.append({"from_navigation_s": seen["afterplot"] / 1000, "after_response_s": (seen["afterplot"] - arrived) / 1000,
+        draws.append({"from_navigation_s": seen["afterplot"] / 1000,
+                      "after_response_s": (seen["afterplot"] - arrived) / 1000,
                       "panel_area": seen["panelArea"], "pca_route": seen["pcaRoute"]})
     return draws
 
@@ -341,7 +343,8 @@ def run_dashboard_benchmark(n_rows: int = 96_000, repeats: int = 20, browser: bo
 def summarise(answers: list[Answer]) -> dict:
     seconds = sorted(answer.seconds for answer in answers)
     return {"p50_ms": round(1000 * statistics.median(seconds), 2), "p95_ms": round(1000 * _percentile(seconds, 95), 2),
-            "max_ms": round(1000 * seconds[-1], 2), "raw_bytes_median": int(statistics.median(a.raw_bytes for a in answers)),
+            "max_ms": round(1000 * seconds[-1], 2),
+            "raw_bytes_median": int(statistics.median(a.raw_bytes for a in answers)),
             "sent_bytes_median": int(statistics.median(a.sent_bytes for a in answers))}
 
 

@@ -42,7 +42,8 @@ def layout(view: RunView):
 def top_table(top: pd.DataFrame, column: str, view: RunView, part: str) -> dbc.Table:
     """One row per cluster: its leading artists (or genres) with their song counts."""
     ordered = top.sort_values(["cluster", "songs"], ascending=[True, False], kind="stable")
-    leaders = {int(cluster): group for cluster, group in ordered.groupby("cluster").head(TOP_PER_CLUSTER).groupby("cluster")}
+    heads = ordered.groupby("cluster").head(TOP_PER_CLUSTER)
+    leaders = {int(cluster): group for cluster, group in heads.groupby("cluster")}
     rows = []
     for cluster in range(view.k):
         group = leaders.get(cluster, ordered.iloc[:0])

@@ -6,7 +6,7 @@ from dash import Input, Output, State, ctx, html, no_update
 
 from analysis.figures import elbow_figure
 from dashboard.ids import RUN_STATE
-from dashboard.panels.common import current_run, graph
+from dashboard.panels.common import current_run, graph, run_figure
 from dashboard.panels.registry import Panel, RunView
 
 
@@ -14,7 +14,8 @@ def layout(view: RunView):
     sweep = view.result.sweep
     return html.Div(
         [
-            graph(PANEL.part_id("graph"), elbow_figure(view.result, view.k)),
+            graph(PANEL.part_id("graph"),
+                  run_figure("elbow", view.result, view.k, lambda: elbow_figure(view.result, view.k))),
             dbc.Row(
                 [
                     dbc.Col(dbc.Label("Active k"), width="auto"),

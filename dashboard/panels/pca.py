@@ -19,7 +19,7 @@ from flask import Response, request
 
 from analysis.figures import cluster_label, loadings_figure, pca_figure, pca_waiting_figure
 from dashboard.downloads import DOWNLOAD_PREFIX, DownloadError, requested_run
-from dashboard.panels.common import graph
+from dashboard.panels.common import graph, run_figure
 from dashboard.panels.registry import Panel, RunView
 
 ROUTE = "pca.json"
@@ -39,12 +39,15 @@ def layout(view: RunView):
         [
             dbc.Col(
                 [
-                    graph(PANEL.part_id("scatter"), pca_waiting_figure(view.result), scrollZoom=True),
+                    graph(PANEL.part_id("scatter"),
+                          run_figure("pca-waiting", view.result, None, lambda: pca_waiting_figure(view.result)),
+                          scrollZoom=True),
                     dcc.Store(id=PANEL.part_id("source"), data=source),
                 ],
                 lg=8,
             ),
-            dbc.Col(graph(PANEL.part_id("loadings"), loadings_figure(view.result)), lg=4),
+            dbc.Col(graph(PANEL.part_id("loadings"),
+                          run_figure("loadings", view.result, None, lambda: loadings_figure(view.result))), lg=4),
         ]
     )
 

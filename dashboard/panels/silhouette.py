@@ -5,14 +5,15 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 
 from analysis.figures import silhouette_distribution_figure, silhouette_figure
-from dashboard.panels.common import graph
+from dashboard.panels.common import graph, run_figure
 from dashboard.panels.registry import Panel, RunView
 
 
 def layout(view: RunView):
     return dbc.Row(
         [
-            dbc.Col(graph(PANEL.part_id("by-k"), silhouette_figure(view.result, view.k)), lg=6),
+            dbc.Col(graph(PANEL.part_id("by-k"), run_figure("quality", view.result, view.k,
+                                                            lambda: silhouette_figure(view.result, view.k))), lg=6),
             dbc.Col(
                 graph(PANEL.part_id("per-cluster"), silhouette_distribution_figure(view.result, view.k, view.names)),
                 lg=6,
