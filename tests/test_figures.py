@@ -64,13 +64,18 @@ def test_pca_has_one_webgl_trace_per_cluster_holding_every_song(run, frame):
     assert figure.layout.yaxis.title.text == f"PC2 ({ratio[1]:.1%} of variance)"
 
 
-def test_pca_hover_names_song_artist_and_genre_escaped(run, frame):
+def test_pca_hover_names_song_artist_genre_and_key_features(run, frame):
+    frame = frame.copy()
+    first = frame.index[0]
+    frame.loc[first, ["danceability", "energy", "valence", "acousticness", "tempo"]] = [0.734, 0.5, 0.015, 1.0, 121.6]
     figure = figures.pca_figure(run, frame, 2, NAMES)
     cluster = run.models[2].labels[0]
     trace = figure.data[cluster]
     assert trace.text[0] == "&lt;img src=x onerror=alert(1)&gt;"
     assert trace.hovertext[0] == "Abba · no genre"
-    assert trace.customdata is None  # the features are in the heatmap: 96k songs' worth would double the figure
+    assert trace.customdata.dtype == np.uint8
+    assert list(trace.customdata[0]) == [73, 50, 2, 100, 122]
+    assert "dance %{customdata[0]}%" in trace.hovertemplate and "%{customdata[4]} BPM" in trace.hovertemplate
     assert trace.x.dtype == trace.y.dtype == np.float32
     assert not raw_markup_in(figure)
 
