@@ -4,6 +4,7 @@
     python -m benchmarks.run --quick              # 96k only, one run each
     python -m benchmarks.run --sizes 20000 --repeats 1
     python -m benchmarks.run --with-1m-baseline   # also the baseline at 1M rows (about ten minutes)
+    python -m benchmarks.run --no-dashboard       # leave out the dashboard on a stored 96k-row run
 
 Every run of either side is a process of its own, so peak RSS is each side's own. Data: the demo
 generator at each size (without the rows whose tempo is 0, which our loader imputes and pandas
@@ -26,12 +27,15 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks import machine
+from benchmarks.dashboard import run_dashboard_benchmark
+from benchmarks.dashboard import table as dashboard_table
 from data.generate_demo import generate, save
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 REAL_SAMPLE = ROOT.parent / "shared" / "data" / "single_genre_artists_sample.csv"
 DEFAULT_SIZES = (96_000, 1_000_000)
+DASHBOARD_ROWS = 96_000  # the dashboard is measured on a stored run of the real file's size
 BASELINE_LIMIT_ROWS = 200_000  # above this the baseline runs only with --with-1m-baseline
 DATA_SEED = 7
 RUN_SEED = 42
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             for case in cases
         ]
     report["lloyd"] = machine.lloyd_against_bound()
+    if not args.no_dashboard:
+        report["dashboard"] = run_dashboard_benchmark(min(sizes[0], DASHBOARD_ROWS), browser=not args.no_browser)
     report["machine"]["load_average_after"] = machine.describe()["load_average"]
     out = args.out or RESULTS_DIR / f"{report['started'].replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +83,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="96k rows only (unless --sizes), one run of each side")
     parser.add_argument("--sizes", type=lambda text: tuple(int(v) for v in text.split(",")), help="comma-separated row counts")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side per case; medians are reported")
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the dashboard measurements")
+    parser.add_argument("--no-browser", action="store_true", help="measure the dashboard without Chromium's draw")
     parser.add_argument("--with-1m-baseline", action="store_true", help=f"run the baseline above {BASELINE_LIMIT_ROWS:,} rows too")
     parser.add_argument("--out", type=Path, help="JSON file to write (default benchmarks/results/<UTC time>.json)")
     return parser.parse_args(argv)
@@ -220,6 +228,8 @@ def render(report: dict) -> str:
             f"{figures['lloyd_ms_per_iteration']:.3f} ms per iteration; bound {figures['bound_ms']:.3f} ms "
             f"(GEMM {figures['gemm_gflops']} GFLOP/s, read {figures['read_bandwidth_gbs']} GB/s): {figures['ratio_to_bound']}x the bound"
         )
+    if "dashboard" in report:
+        lines.append("\n" + dashboard_table(report["dashboard"]))
     machine_info = report["machine"]
     lines.append(
         f"\nmachine: {machine_info['cpu']}, {machine_info['usable_cores']} cores, {machine_info['memory_gib']} GiB; "

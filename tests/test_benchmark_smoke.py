@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not an installed package
 
-from benchmarks import machine, run  # noqa: E402
+from benchmarks import machine, run
 
 
 def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
@@ -18,7 +15,7 @@ def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # both sides' subprocesses: two-thread OpenMP stalls on a busy test machine
     out = tmp_path / "bench.json"
 
-    assert run.main(["--quick", "--sizes", "600", "--out", str(out)]) == 0
+    assert run.main(["--quick", "--sizes", "600", "--no-browser", "--out", str(out)]) == 0
 
     report = json.loads(out.read_text())
     (case,) = report["cases"]
@@ -30,5 +27,6 @@ def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
     assert {"speedup", "worst_inertia_ratio", "worst_silhouette_delta", "ari_at_recommended_k"} <= set(case["targets"])
     assert report["lloyd"]["threads_1"]["ratio_to_bound"] > 0
     assert report["machine"]["thread_pools"]
+    assert report["dashboard"]["rows"] <= 600 and report["dashboard"]["callbacks"]["panel-area redraw"]["p95_ms"] > 0
     table = capsys.readouterr().out
-    assert "generated 600" in table and "x the bound" in table and str(out) in table
+    assert "generated 600" in table and "x the bound" in table and "panel-area redraw" in table and str(out) in table

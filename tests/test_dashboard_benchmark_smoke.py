@@ -1,14 +1,11 @@
 """The dashboard benchmark's own code on 2,000 songs, without Chromium, so it cannot rot between runs."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not an installed package
 
-from benchmarks.dashboard import run_dashboard_benchmark, table  # noqa: E402
+from benchmarks.dashboard import run_dashboard_benchmark, table
 
 CALLBACKS = ("k switch", "rename", "feature change", "artist search", "playlist filter", "more like this",
              "panel-area redraw")

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,13 +17,12 @@ import psutil
 import pytest
 import requests
 
+from benchmarks.load import DashUser, Server, Tally
 from dashboard.jobs import JobLedger, kill_process_tree
 from dashboard.store import DiskcacheBackend, ResultsStore
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
 
-from benchmarks.load import DashUser, Server, Tally  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from benchmarks.load import DashUser, Server, Tally
 from redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # benchmarks/ is not an installed package
-
-from benchmarks.load import DashUser, Server, Tally  # noqa: E402
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(300)]
 
