@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from analysis.dataset import Dataset
 from analysis.features import build_matrix
 from analysis.profile import ProfileTables, build_model, pca_2d
-from analysis.result import ParameterError, RunParams, RunResult, run_id_for
+from analysis.result import ParameterError, ProgressCallback, RunParams, RunResult, run_id_for
 from analysis.sweep import run_sweep
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback | None = None) -> RunResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -266,8 +267,5 @@ class RunCancelled(Exception):
     """Raised from a progress callback to stop a run between steps."""
 
 
-class Progress:
-    """Receives ``(done, total, message)`` once per step; may raise ``RunCancelled`` to stop the run."""
-
-    def __call__(self, done: int, total: int, message: str) -> None:  # pragma: no cover - protocol
-        raise NotImplementedError
+# Receives ``(done, total, message)`` once per step; may raise ``RunCancelled`` to stop the run.
+ProgressCallback = Callable[[int, int, str], None]

@@ -8,7 +8,6 @@ k come from one pass over each sample's distance matrix (``analysis.silhouette``
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -17,10 +16,8 @@ from threadpoolctl import threadpool_limits
 
 from analysis.kmeans import KFit, fit_kmeans
 from analysis.metrics import cluster_scores, find_knee, recommend
-from analysis.result import KMetrics, RunParams, SweepResult
+from analysis.result import KMetrics, ProgressCallback, RunParams, SweepResult
 from analysis.silhouette import exact_silhouette, sampled_silhouettes
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True, eq=False)
