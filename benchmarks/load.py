@@ -29,6 +29,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import requests
 from dash._utils import clean_property_name, split_callback_id
@@ -36,6 +37,7 @@ from dash._utils import clean_property_name, split_callback_id
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATTERN = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 POLL_SECONDS = 0.3
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 JOB_TIMEOUT = 300.0
 SEEDS = (1, 2, 3, 4)  # a few distinct runs: the first user to ask computes, the others reuse
 CLUSTER_KEY = '{"panel":"playlist","part":"clusters"}.value'
@@ -363,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", help="user:password when the server asks for a login")
     args = parser.parse_args(argv)
     auth = tuple(args.user.split(":", 1)) if args.user else None
+    if args.url and urlparse(args.url).hostname not in LOOPBACK_HOSTS:
+        parser.error(f"--url must point at this machine ({', '.join(LOOPBACK_HOSTS)}): load tests stay on loopback")
     if args.url:
         tally = simulate(args.url, args.users, args.seconds, auth, args.think)
     else:

@@ -18,7 +18,7 @@ class Config:
     job_time_limit: int = 600  # seconds a clustering run may take before it is stopped
     data_path: Path | None = None  # a CSV offered in the dataset picker, given at start-up
     redis_url: str | None = None
-    max_concurrent_runs: int = 1
+    max_concurrent_runs: int = field(default_factory=lambda: os.cpu_count() or 1)
     secret_key: str | None = field(default=None, repr=False)  # else one is made once and kept in the store
     users_file: Path | None = None  # `user:password` lines for HTTP basic auth
     users: str | None = field(default=None, repr=False)  # the same pairs, comma-separated

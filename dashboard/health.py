@@ -20,6 +20,7 @@ from dashboard.limits import RunQueue
 log = logging.getLogger(__name__)
 
 PROBE_PREFIX = "health-probe:"
+PROBE_EXPIRY = 60  # seconds: a restarted worker's probe key must not stay in a shared store for ever
 
 
 def add_health_route(server: flask.Flask, backend, queue: RunQueue, job_backend: str,
@@ -43,7 +44,7 @@ def probe_store(backend) -> dict:
         backend.exists(key)
         report["reachable"] = True
         stamp = repr(time.time()).encode()
-        backend.set(key, stamp)
+        backend.set(key, stamp, expire=PROBE_EXPIRY)
         report["writable"] = backend.get(key) == stamp
         warning = backend.eviction_warning()
         if warning:

@@ -62,6 +62,9 @@ def serve_main(argv: list[str]) -> int:
     return 0
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
 def _check_arguments(args: argparse.Namespace) -> str | None:
     if args.workers is not None and args.workers < 1:
         return "--workers must be at least 1"
@@ -69,6 +72,9 @@ def _check_arguments(args: argparse.Namespace) -> str | None:
         return "--threads must be at least 1"
     if args.workers is not None and args.debug:
         return "--debug is for the development server only; it is never on with --workers"
+    if args.debug and args.host not in LOOPBACK_HOSTS:
+        # Werkzeug's debugger runs code typed into the browser: never offer it beyond this machine.
+        return f"--debug serves on loopback only ({', '.join(LOOPBACK_HOSTS)}), not on {args.host}"
     return None
 
 

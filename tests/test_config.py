@@ -43,3 +43,7 @@ def test_overrides_win_over_the_environment(tmp_path):
 def test_a_bad_number_names_the_variable(value, problem):
     with pytest.raises(ConfigError, match=f"AMC_JOB_TIME_LIMIT='{value}' .*{problem}"):
         Config.from_env({"AMC_JOB_TIME_LIMIT": value})
+
+
+def test_a_config_built_directly_runs_as_many_jobs_as_from_the_environment(tmp_path):
+    assert Config(cache_dir=tmp_path).max_concurrent_runs == Config.from_env({}, cache_dir=tmp_path).max_concurrent_runs

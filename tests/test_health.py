@@ -7,7 +7,7 @@ import pytest
 from redis_server import free_port
 
 from dashboard.auth import auth_settings, protect
-from dashboard.health import add_health_route
+from dashboard.health import PROBE_PREFIX, add_health_route
 from dashboard.limits import RunQueue
 from dashboard.redis_backend import RedisBackend
 from dashboard.store import DiskcacheBackend
@@ -63,3 +63,10 @@ def test_an_unreachable_store_is_503_with_the_reason():
     assert body["status"] == "unavailable"
     assert body["store"]["reachable"] is False and "cannot be reached" in body["store"]["error"]
     assert "cannot be reached" in body["jobs"]["error"]
+
+
+def test_the_store_probe_leaves_no_lasting_key(backend):
+    health_app(backend, RunQueue(backend, limit=1)).get("/health")
+    probes = [key for key in backend.cache.iterkeys() if str(key).startswith(PROBE_PREFIX)]
+    assert probes, "the probe wrote nothing"
+    assert all(backend.cache.get(key, expire_time=True)[1] is not None for key in probes)

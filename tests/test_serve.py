@@ -33,6 +33,7 @@ def config(tmp_path):
         (["--workers", "2", "--debug"], "--debug is for the development server only"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--workers", "2", "--threads", "0"], "--threads must be at least 1"),
+        (["--host", "0.0.0.0", "--debug"], "--debug serves on loopback only"),
     ],
 )
 def test_production_arguments_are_checked_before_anything_starts(argv, message, capsys):

@@ -55,5 +55,5 @@ def current_run(store, state: dict | None) -> CurrentRun:
     if k not in result.models:
         raise PreventUpdate
     sheet = store.get_names(result.run_id, k)
-    return CurrentRun(result.run_id, state.get("dataset_id") or result.dataset_id, k, result, sheet.names,
+    return CurrentRun(result.run_id, result.dataset_id, k, result, sheet.names,
                       sheet.version)
