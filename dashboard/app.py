@@ -88,6 +88,7 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     gate = protect(app, login)
     add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None)
     _serve_bootstrap(server)
+    server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
     app.layout = partial(build_layout, shell)
     _register_shell(app, shell)
     jobs.register(app)
@@ -95,6 +96,12 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
         if panel.register is not None:
             panel.register(app, store)
     return app
+
+
+def _store_unavailable_answer(error: StoreUnavailable) -> flask.Response:
+    """A download or data route that meets a full or unreachable store says so in one line (503)."""
+    log.error("request failed: %s", error)
+    return flask.Response(f"{error}\n", status=503, mimetype="text/plain")
 
 
 def report_error(error: Exception) -> None:

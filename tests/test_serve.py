@@ -79,6 +79,10 @@ def failing_panel(error: Exception) -> Panel:
         def explode(_clicks):
             raise error
 
+        @app.server.route("/boom.csv")
+        def explode_download():
+            raise error
+
     return Panel(name="boom", title="Boom", needs=frozenset(), layout=lambda view: html.Div(), register=register)
 
 
@@ -101,6 +105,15 @@ def test_a_full_store_is_named_to_the_user(config):
     answer = json.dumps(dash_call(app, "boom-out.children", "boom.n_clicks", {"boom.n_clicks": 1}))
 
     assert "the results store in /x is full" in answer
+
+
+def test_a_download_that_meets_a_full_store_answers_in_one_line(config):
+    app = create_app(config, panels=[failing_panel(StoreFull("the results store in /x is full"))])
+
+    answer = app.server.test_client().get("/boom.csv")
+
+    assert answer.status_code == 503
+    assert answer.get_data(as_text=True) == "the results store in /x is full\n"
 
 
 def test_login_guards_the_real_app_and_its_health_details(config, tmp_path):
