@@ -9,7 +9,6 @@ import datetime
 import html
 from pathlib import Path
 
-import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 

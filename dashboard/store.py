@@ -26,7 +26,7 @@ from typing import Any, Iterator, Protocol
 import diskcache
 
 from analysis.dataset import Dataset
-from analysis.names import MAX_NAME_LENGTH, clean_name
+from analysis.names import clean_name
 from analysis.result import RunResult
 
 DATASET_INDEX_KEY = "datasets"

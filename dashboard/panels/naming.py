@@ -18,7 +18,8 @@ from dashboard.ids import RUN_STATE
 from dashboard.names_io import names_io_controls, register_names_io
 from dashboard.panels.common import current_run
 from dashboard.panels.registry import Panel, RunView
-from dashboard.store import MAX_NAME_LENGTH, InvalidName, NameConflict, UnknownRun
+from analysis.names import MAX_NAME_LENGTH
+from dashboard.store import InvalidName, NameConflict, UnknownRun
 
 SHOWN_FEATURES = 3
 
