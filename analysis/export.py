@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import re
-import tempfile
+import secrets
 import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -66,22 +66,16 @@ def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000) -> Iterator[bytes]
         yield _csv_bytes(zip(*columns))
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write the export to ``path``; a reader never sees a half-written file."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    # Created like any file the user makes (mode 0o666 less the umask), never owner-only like mkstemp's.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             for chunk in csv_chunks(frame):
                 out.write(chunk)
-        # mkstemp creates the file owner-only; an export gets the user's usual permissions.
-        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
