@@ -47,11 +47,21 @@ def names_io_controls() -> html.Div:
     )
 
 
+class NamesUploadConflict(Exception):
+    """An upload stopped at a name someone else changed meanwhile; ``applied`` names were saved before it."""
+
+    def __init__(self, applied: int, conflict: NameConflict) -> None:
+        self.applied = applied
+        self.conflict = conflict
+        super().__init__(f"applied {applied} name(s), then stopped: {conflict}")
+
+
 def apply_names_file(store, run_id: str, k: int, base_version: int, text: str | bytes, source: str) -> tuple[NameSheet, str]:
     """Save every name of the file that differs from the current one; returns the new sheet and a summary.
 
     Renames are retried while any succeeds, so a file that moves a name from one cluster to
-    another applies in whatever order works. Raises ``NamesFileError`` and ``NameConflict``.
+    another applies in whatever order works. Raises ``NamesFileError``, and ``NamesUploadConflict``
+    (saying how many names were saved before it) at a name someone else changed meanwhile.
     """
     names_file = parse_names_file(text, source)
     if names_file.k != k:
@@ -68,6 +78,8 @@ def apply_names_file(store, run_id: str, k: int, base_version: int, text: str | 
                 applied += 1
             except InvalidName as error:
                 refused[cluster] = str(error)
+            except NameConflict as conflict:
+                raise NamesUploadConflict(applied, conflict) from None
         if len(refused) == len(pending):
             break
         pending = {c: pending[c] for c in refused}
@@ -118,9 +130,9 @@ def register_names_io(app, store) -> None:
             return _outcome(state, version, f"{source}: the upload arrived damaged; try again", "danger"), no_update
         except NamesFileError as error:
             return _outcome(state, version, str(error), "danger"), no_update
-        except NameConflict as error:
+        except NamesUploadConflict as error:
             # Show the other person's names at once: the page redraws from the newer version.
-            current = error.current.version
+            current = error.conflict.current.version
             return _outcome(state, current, f"{source}: {error}", "danger"), {**state, "names_version": current}
         return _outcome(state, sheet.version, summary, "success"), {**state, "names_version": sheet.version}
 

@@ -19,8 +19,8 @@ from analysis.pipeline import run_analysis
 from analysis.playlist import PlaylistQuery, encode_query
 from analysis.result import RunParams
 from dashboard.downloads import playlist_href
-from dashboard.names_io import apply_names_file
-from dashboard.store import NameConflict, ResultsStore
+from dashboard.names_io import NamesUploadConflict, apply_names_file
+from dashboard.store import ResultsStore
 
 K = 3
 # Cells a spreadsheet would run as formulas, planted in the real sample's song names.
@@ -226,9 +226,20 @@ def test_an_upload_over_a_newer_name_is_a_conflict(served):
     store = served.store
     base = store.get_names(served.run_id, K).version
     store.rename(served.run_id, K, 2, "Theirs", base)  # someone else, after our page loaded
-    with pytest.raises(NameConflict, match="'Theirs'"):
+    with pytest.raises(NamesUploadConflict, match="applied 0 name.*'Theirs'"):
         apply_names_file(store, served.run_id, K, base, names_file_text(served.run_id, K, {2: "Mine"}), "names.json")
     assert store.get_names(served.run_id, K).names[2] == "Theirs"
+
+
+def test_an_upload_that_meets_a_conflict_midway_says_what_it_saved_first(served):
+    store = served.store
+    base = store.get_names(served.run_id, K).version
+    store.rename(served.run_id, K, 2, "Theirs", base)
+    upload = names_file_text(served.run_id, K, {0: "Mine first", 2: "Mine"})
+    with pytest.raises(NamesUploadConflict, match="applied 1 name.*'Theirs'") as stopped:
+        apply_names_file(store, served.run_id, K, base, upload, "names.json")
+    assert stopped.value.applied == 1
+    assert store.get_names(served.run_id, K).names[0] == "Mine first"
 
 
 def test_an_upload_for_another_k_is_refused(served):
