@@ -16,14 +16,15 @@ def build_matrix(frame: pd.DataFrame, params: RunParams) -> tuple[np.ndarray, Tr
     """Return the scaled matrix ``X`` (float32, C-contiguous, rows x features) and how it was made.
 
     Order: log1p on ``params.log_features``, clip at ``params.clip_percentiles`` (on
-    ``params.clip_features``, or every feature when that is empty), then StandardScaler.
+    ``params.clip_features``, or every feature when that is empty), then StandardScaler. The matrix
+    is made by replaying the record (``apply_transform``), the one path every view of the model
+    space takes, so a playlist's distances are measured in exactly the space the model was fitted in.
     """
     features = tuple(params.features)
     values = _raw_values(frame, features)
     _apply_log1p(values, features, params.log_features)
     clip_bounds = _apply_clip(values, features, params)
     scaler = StandardScaler().fit(values)
-    matrix = np.ascontiguousarray(scaler.transform(values), dtype=np.float32)
     record = TransformRecord(
         features=features,
         log_features=tuple(f for f in features if f in params.log_features),
@@ -31,7 +32,21 @@ def build_matrix(frame: pd.DataFrame, params: RunParams) -> tuple[np.ndarray, Tr
         scaler_mean=tuple(float(v) for v in scaler.mean_),
         scaler_scale=tuple(float(v) for v in scaler.scale_),
     )
-    return matrix, record
+    return apply_transform(frame, record), record
+
+
+def apply_transform(frame: pd.DataFrame, transform: TransformRecord) -> np.ndarray:
+    """The model's scaled matrix (float32, rows x ``transform.features``) for the raw columns of ``frame``."""
+    values = frame.loc[:, list(transform.features)].to_numpy(dtype=np.float64, copy=True)
+    for column, name in enumerate(transform.features):
+        if name in transform.log_features:
+            values[:, column] = np.log1p(values[:, column])
+        if name in transform.clip_bounds:
+            low, high = transform.clip_bounds[name]
+            np.clip(values[:, column], low, high, out=values[:, column])
+    values -= np.asarray(transform.scaler_mean)
+    values /= np.asarray(transform.scaler_scale)
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
 def _raw_values(frame: pd.DataFrame, features: tuple[str, ...]) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
+from analysis.features import apply_transform
 from analysis.result import AUDIO_FEATURES, CATEGORICAL_NUMERIC, ClusterModel, TransformRecord
 
 RANGE_COLUMNS: tuple[str, ...] = AUDIO_FEATURES + CATEGORICAL_NUMERIC
@@ -176,24 +177,6 @@ def decode_query(text: str) -> PlaylistQuery:
     return PlaylistQuery.from_dict(values)
 
 
-def scaled_matrix(frame: pd.DataFrame, transform: TransformRecord) -> np.ndarray:
-    """Rebuild the model's scaled matrix (float32, rows x ``transform.features``) from raw columns.
-
-    Replays the recorded steps in the order ``analysis.features.build_matrix`` applied them:
-    log1p, clip at the recorded bounds, then the recorded standard scaling.
-    """
-    values = frame.loc[:, list(transform.features)].to_numpy(dtype=np.float64, copy=True)
-    for column, name in enumerate(transform.features):
-        if name in transform.log_features:
-            values[:, column] = np.log1p(values[:, column])
-        if name in transform.clip_bounds:
-            low, high = transform.clip_bounds[name]
-            np.clip(values[:, column], low, high, out=values[:, column])
-    values -= np.asarray(transform.scaler_mean)
-    values /= np.asarray(transform.scaler_scale)
-    return np.ascontiguousarray(values, dtype=np.float32)
-
-
 def song_key(name: str, artist: str) -> str:
     """Equal for the same song under several ids: name and artist, trimmed, case-insensitive."""
     return f"{name.strip().casefold()}\x1f{artist.strip().casefold()}"
@@ -221,7 +204,7 @@ class SongTable:
         genre_codes, genres = pd.factorize(pairs.astype(object), sort=True)
         return cls(
             frame=frame,
-            matrix=scaled_matrix(frame, transform),
+            matrix=apply_transform(frame, transform),
             song_codes=song_codes.astype(np.int64),
             artist_codes=artist_codes.astype(np.int64),
             artists=np.asarray(artists, dtype=object),

@@ -18,7 +18,6 @@ from analysis.playlist import (
     decode_query,
     encode_query,
     nearest_songs,
-    scaled_matrix,
     song_key,
 )
 from analysis.result import RunParams
@@ -206,11 +205,11 @@ def test_malformed_settings_are_refused(values, message):
         PlaylistQuery.from_dict(values)
 
 
-def test_scaled_matrix_rebuilds_the_model_space(sample_csv):
+def test_the_song_table_holds_the_model_space(sample_csv):
     frame = load_csv(sample_csv).frame
     params = RunParams(log_features=("duration_ms", "followers"), clip_percentiles=(2, 98), clip_features=("tempo", "followers"))
     matrix, transform = build_matrix(frame, params)
-    np.testing.assert_allclose(scaled_matrix(frame, transform), matrix, atol=1e-6)
+    np.testing.assert_array_equal(SongTable.build(frame, transform).matrix, matrix)
 
 
 def test_dedupe_on_the_real_sample_matches_a_groupby(sample):
