@@ -15,7 +15,7 @@ import numpy as np
 
 from analysis.dataset import DataError, Dataset, load_csv
 from analysis.export import clustered_frame, write_csv
-from analysis.names import NamesFile, NamesFileError, parse_names_file
+from analysis.names import NamesFile, NamesFileError, first_repeated_name, parse_names_file
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult
 
 USAGE_ERROR = 2
@@ -174,16 +174,14 @@ def _display_names(result: RunResult, names_file: NamesFile | None, names_path: 
 
 
 def _refuse_repeated_names(names: dict[int, str], from_file: set[int], names_path: Path | None) -> None:
-    seen: dict[str, int] = {}
-    for cluster, name in sorted(names.items()):
-        other = seen.setdefault(name.casefold(), cluster)
-        if other != cluster:
-            named = other if other in from_file else cluster
-            unnamed = cluster if named == other else other
-            raise UsageError(
-                f"{names_path}: cluster {named} is named {name!r}, the suggested name of cluster {unnamed}; "
-                f"name cluster {unnamed} too"
-            )
+    repeated = first_repeated_name(names)
+    if repeated:
+        first, second = repeated
+        named, unnamed = (first, second) if first in from_file else (second, first)
+        raise UsageError(
+            f"{names_path}: cluster {named} is named {names[named]!r}, the suggested name of cluster {unnamed}; "
+            f"name cluster {unnamed} too"
+        )
 
 
 def _write_outputs(result: RunResult, dataset: Dataset, names: dict[int, str], out: Path) -> None:

@@ -85,9 +85,18 @@ def _checked_names(names: dict, k: int) -> dict[int, str]:
             checked[int(key)] = clean_name(name)
         except ValueError as error:
             raise NamesFileError(f"cluster {key}: {error}") from None
+    repeated = first_repeated_name(checked)
+    if repeated:
+        first, second = repeated
+        raise NamesFileError(f"clusters {first} and {second} are both named {checked[second]!r}")
+    return checked
+
+
+def first_repeated_name(names: dict[int, str]) -> tuple[int, int] | None:
+    """The first two clusters, in cluster order, whose names are equal ignoring case; None when all differ."""
     seen: dict[str, int] = {}
-    for cluster, name in sorted(checked.items()):
+    for cluster, name in sorted(names.items()):
         other = seen.setdefault(name.casefold(), cluster)
         if other != cluster:
-            raise NamesFileError(f"clusters {other} and {cluster} are both named {name!r}")
-    return checked
+            return other, cluster
+    return None

@@ -26,7 +26,7 @@ from typing import Any, Iterator, Protocol
 import diskcache
 
 from analysis.dataset import Dataset
-from analysis.names import clean_name
+from analysis.names import clean_name, first_repeated_name
 from analysis.result import RunResult
 
 DATASET_INDEX_KEY = "datasets"
@@ -320,9 +320,10 @@ class ResultsStore:
         old = current.names[cluster]
         if name == old:
             return current
-        taken_by = [c for c, other in current.names.items() if c != cluster and other.casefold() == name.casefold()]
-        if taken_by:
-            raise InvalidName(f"{name!r} is already the name of cluster {taken_by[0]}")
+        repeated = first_repeated_name({**current.names, cluster: name})
+        if repeated:
+            taken_by = repeated[0] if repeated[1] == cluster else repeated[1]
+            raise InvalidName(f"{name!r} is already the name of cluster {taken_by}")
         version = record.version + 1
         saved = {c: n for c, n in record.saved.items() if c != cluster}
         if name != suggested[cluster]:
