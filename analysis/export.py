@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from analysis.dataset import Dataset
 
-# ASCII classes only, so that Python's re and Arrow's RE2 (used on whole columns) agree.
+# ASCII classes only: Arrow's RE2 checks whole columns, headers and single cells alike.
 FORMULA_START = r"[=+\-@\t\r\n]"
 PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]+")
@@ -35,9 +35,7 @@ MAX_FILENAME_STEM = 80
 
 def neutralise(cell: str) -> str:
     """The cell as a spreadsheet will show it as text, never run it as a formula."""
-    if re.match(FORMULA_START, cell) and not re.fullmatch(PLAIN_NUMBER, cell):
-        return "'" + cell
-    return cell
+    return str(_neutralised_column(pd.Series([cell]))[0])
 
 
 def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, str]) -> pd.DataFrame:
@@ -59,7 +57,7 @@ def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, st
 
 def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000) -> Iterator[bytes]:
     """The frame as UTF-8 CSV (RFC 4180, CRLF), header first, ``chunk_rows`` rows per piece."""
-    yield _csv_bytes([[neutralise(str(column)) for column in frame.columns]])
+    yield _csv_bytes([_neutralised_column(pd.Series(frame.columns))])
     for start in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[start : start + chunk_rows]
         columns = [_neutralised_column(chunk[column]) for column in chunk.columns]
