@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT.parent / "shared" / "data" / "single_genre_artists_sample.csv"
@@ -26,3 +27,10 @@ def sample_csv() -> Path:
 def demo_csv() -> Path:
     assert DEMO_CSV.exists(), f"bundled demo data missing: {DEMO_CSV} (run data/generate_demo.py)"
     return DEMO_CSV
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A real redis-server on a free loopback port, for one test module; stopped after it."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

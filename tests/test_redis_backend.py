@@ -16,12 +16,6 @@ from dashboard.redis_backend import RedisBackend, StoreFull, StoreUnavailable
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
 @pytest.fixture
 def backend(redis_url):
     backend = RedisBackend(redis_url)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 import redis
-from redis_server import redis_server
 from test_store import *  # noqa: F403 - every contract test, collected here against Redis
 
 from dashboard.redis_backend import RedisBackend
@@ -17,12 +16,6 @@ from dashboard.store import ResultsStore
 del test_the_secret_key_is_made_once_and_readable_by_its_owner_only  # noqa: F821
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from benchmarks.load import DashUser, Server, Tally
-from redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,12 +24,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.timeout(300)]
 
 SLOW_K_MAX = 25  # enough k values that the run is still going when its process is killed
 HEARTBEAT_AND_POLL = 6.0 + 1.0
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
 
 
 def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
