@@ -1,7 +1,7 @@
 """Small, real runs for figure and panel tests.
 
-``synthetic_run`` is fitted with plain scikit-learn on a seeded frame, independent of the analysis
-pipeline, so drawing is tested against known clusters. ``pipeline_run`` is the pipeline's own result
+``synthetic_run`` is fitted with plain scikit-learn on a seeded frame, independent of the sweep, and
+profiled by the real ``build_model``, so drawing is tested against known clusters and real models. ``pipeline_run`` is the pipeline's own result
 on the bundled demo data with hostile names planted, so the views are also tested on what the
 dashboard really stores.
 """
@@ -19,17 +19,16 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
 from analysis.dataset import Dataset, load_csv
+from analysis.kmeans import KFit
 from analysis.pipeline import run_analysis
+from analysis.profile import build_model
 from analysis.result import (
     AUDIO_FEATURES,
-    Breakdown,
-    ClusterModel,
     DataReport,
     KMetrics,
     PCAResult,
     RunParams,
     RunResult,
-    SuggestedName,
     SweepResult,
     TransformRecord,
 )
@@ -47,6 +46,7 @@ def synthetic_frame(rows: int = 300, seed: int = 7) -> pd.DataFrame:
     frame["name_song"] = [f"song {i}" for i in range(rows)]
     frame.loc[0, "name_song"] = HOSTILE_SONG
     frame["name_artists"] = [ARTISTS[i % len(ARTISTS)] for i in range(rows)]
+    frame["id_artists"] = [f"artist{i % len(ARTISTS)}" for i in range(rows)]
     frame["genre_list"] = [(GENRES[i % len(GENRES)],) if i % 5 else () for i in range(rows)]
     frame["genres"] = frame["genre_list"].map(repr)
     frame["release_year"] = rng.integers(1950, 2021, rows).astype(float)
@@ -98,7 +98,9 @@ def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: in
         silhouettes = silhouette_samples(X[sample_rows], labels[sample_rows])
         metrics.append(KMetrics(k, float(fit.inertia_), float(silhouettes.mean()), 0.01,
                                 float(davies_bouldin_score(X, labels)), float(calinski_harabasz_score(X, labels))))
-        models[k] = _model(frame, features, labels, fit.cluster_centers_, sample_rows, silhouettes)
+        kfit = KFit(k=k, labels=labels, centroids=fit.cluster_centers_.astype(np.float64),
+                    inertia=float(fit.inertia_), n_iter=int(fit.n_iter_))
+        models[k] = build_model(frame, X, kfit, sample_rows, {k: silhouettes}, features)
     projection = PCA(n_components=2, random_state=seed).fit(X)
     best = max(metrics, key=lambda m: m.silhouette).k
     return RunResult(
@@ -118,42 +120,3 @@ def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: in
         ),
         timings={},
     )
-
-
-def _model(frame, features, labels, centroids, sample_rows, silhouettes) -> ClusterModel:
-    k = len(centroids)
-    zscores = pd.DataFrame(centroids, columns=list(features))
-    means = frame[list(features)].groupby(labels).mean()
-    quantiles = frame[list(features)].groupby(labels).quantile([0.0, 0.25, 0.5, 0.75, 1.0])
-    top = {c: tuple((f, float(z)) for f, z in zscores.loc[c].abs().sort_values(ascending=False)[:3].items())
-           for c in range(k)}
-    names = tuple(SuggestedName(f"{top[c][0][0]} group {c}", f"{top[c][0][0]} {top[c][0][1]:+.1f}σ") for c in range(k))
-    return ClusterModel(
-        k=k,
-        labels=labels,
-        centroids=centroids,
-        sizes=np.bincount(labels, minlength=k).astype(np.int64),
-        means_raw=means,
-        zscores=zscores,
-        quantiles=quantiles,
-        top_features=top,
-        suggested_names=names,
-        silhouette_rows=sample_rows,
-        silhouette_values=silhouettes,
-        breakdown=_breakdown(frame, labels),
-    )
-
-
-def _breakdown(frame: pd.DataFrame, labels: np.ndarray) -> Breakdown:
-    songs = pd.DataFrame({"cluster": labels, "artist": frame["name_artists"], "genre": frame["genre_list"]})
-    artists = songs.groupby(["cluster", "artist"]).size().rename("songs").reset_index()
-    artists["share"] = artists["songs"] / artists.groupby("cluster")["songs"].transform("sum")
-    genres = songs.explode("genre").dropna().groupby(["cluster", "genre"]).size().rename("songs").reset_index()
-    genres["share"] = genres["songs"] / genres.groupby("cluster")["songs"].transform("sum")
-    spread = artists.groupby("artist").agg(clusters=("cluster", "nunique"), songs=("songs", "sum")).reset_index()
-    spread["counts"] = spread["artist"].map(
-        lambda a: " ".join(f"{c}:{n}" for c, n in artists[artists["artist"] == a][["cluster", "songs"]].to_numpy())
-    )
-    purity = genres.groupby("genre").agg(songs=("songs", "sum"), top_cluster=("cluster", "first")).reset_index()
-    purity["purity"] = 0.5
-    return Breakdown(artists, genres, spread.sort_values("clusters", ascending=False), purity)
