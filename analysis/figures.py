@@ -96,7 +96,7 @@ def _marker(k: int, values: dict[int, float], name: str, symbol: str, colour: st
 
 
 def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
-    """Silhouette (mean ± spread of the samples), Davies–Bouldin and Calinski–Harabasz per k, stacked.
+    """Silhouette (sampled mean ± its standard error), Davies–Bouldin and Calinski–Harabasz per k, stacked.
 
     Three y axes on one shared x axis, laid out by hand: ``make_subplots`` costs more than the rest
     of a panel redraw.
@@ -128,7 +128,7 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
         axes[f"yaxis{row + 1 if row else ''}"] = {"title": {"text": title}, "domain": [bottom, bottom + height],
                                                   "anchor": "x"}
     sample = result.sweep.silhouette_sample_size
-    title = f"Quality by k<br><sub>silhouette of {sample:,} sampled songs ± spread; ↑ higher, ↓ lower is better</sub>"
+    title = f"Quality by k<br><sub>silhouette of {sample:,} sampled songs ± standard error; ↑ higher, ↓ lower is better</sub>"
     figure = go.Figure(
         traces,
         layout={

@@ -76,7 +76,7 @@ def recommend(metrics: tuple[KMetrics, ...], knee: int | None) -> tuple[int, str
     """The k to use and one sentence saying why.
 
     Rule: the best mean sampled silhouette wins, unless the knee's silhouette is within the
-    combined spread (standard deviation across samples) of the best one's: then the knee wins,
+    combined spread (the two standard errors of the sampled means) of the best one's: then the knee wins,
     since the two are indistinguishable by silhouette and the knee is where more clusters stop paying.
     """
     best = max(metrics, key=lambda m: m.silhouette)

@@ -49,7 +49,7 @@ def run_sweep(X: np.ndarray, params: RunParams, progress: ProgressCallback | Non
     samples = silhouette_samples(len(X), params)
     labels_by_k = {k: fit.labels for k, fit in fits.items()}
     per_sample = [sampled_silhouettes(X, labels_by_k, rows) for rows in samples]
-    metrics = tuple(_metrics(fits[k], scores[k], [values[k].mean() for values in per_sample]) for k in params.ks)
+    metrics = tuple(_metrics(fits[k], scores[k], [values[k] for values in per_sample], len(X)) for k in params.ks)
     knee = find_knee(params.ks, [m.inertia for m in metrics])
     recommended, reason = recommend(metrics, knee)
     result = SweepResult(
@@ -105,16 +105,32 @@ def _fit_and_score(X: np.ndarray, k: int, params: RunParams) -> tuple[KFit, _Sco
     return fit, scores
 
 
-def _metrics(fit: KFit, scores: _Scores, sample_means: list[float]) -> KMetrics:
+def _metrics(fit: KFit, scores: _Scores, per_sample: list[np.ndarray], n_rows: int) -> KMetrics:
     return KMetrics(
         k=fit.k,
         inertia=fit.inertia,
-        silhouette=float(np.mean(sample_means)),
-        silhouette_spread=float(np.std(sample_means, ddof=1)) if len(sample_means) > 1 else 0.0,
+        silhouette=float(np.mean([values.mean() for values in per_sample])),
+        silhouette_spread=sample_standard_error(per_sample, n_rows),
         davies_bouldin=scores.davies_bouldin,
         calinski_harabasz=scores.calinski_harabasz,
         exact_silhouette=scores.exact_silhouette,
     )
+
+
+def sample_standard_error(per_sample: list[np.ndarray], n_rows: int) -> float:
+    """How far one sample's mean silhouette may be from the full data's: its standard error.
+
+    With several samples it is their means' standard deviation. With one it is estimated from
+    the sample's own rows (σ/√m, shrunk by √(1 - m/n) as the sample nears the whole data), which
+    counts the noise of which rows were drawn, the part that matters at 10,000 rows: each row's
+    own silhouette is already measured against thousands of others.
+    """
+    if len(per_sample) > 1:
+        return float(np.std([values.mean() for values in per_sample], ddof=1))
+    values = per_sample[0]
+    if len(values) < 2:
+        return 0.0
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)) * np.sqrt(max(0.0, 1 - len(values) / n_rows)))
 
 
 def _message(fit: KFit, scores: _Scores) -> str:

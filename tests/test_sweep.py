@@ -83,3 +83,13 @@ def test_small_data_uses_every_row_once_and_exact_silhouette_on_request(blobs):
         exact = silhouette_score(blobs.astype(np.float64), result.fits[metric.k].labels)
         assert metric.exact_silhouette == pytest.approx(exact, abs=1e-5)
         assert metric.silhouette == pytest.approx(exact, abs=1e-5)
+
+
+def test_one_sample_standard_error_matches_the_spread_of_many_samples(blobs):
+    """The default single sample's error bar estimates what drawing other samples would show."""
+    fits = run_sweep(blobs, RunParams(k_min=2, k_max=3, seed=3, silhouette_sample=150, silhouette_repeats=40))
+    one = run_sweep(blobs, RunParams(k_min=2, k_max=3, seed=3, silhouette_sample=150, silhouette_repeats=1))
+    for k in (2, 3):
+        many_spread = fits.result.at(k).silhouette_spread
+        estimated = one.result.at(k).silhouette_spread
+        assert 0 < many_spread and 0.5 * many_spread < estimated < 2 * many_spread
