@@ -69,3 +69,25 @@ def test_fewer_distinct_rows_than_clusters_does_not_crash():
     assert fit.inertia == pytest.approx(0.0, abs=1e-9)
     assert len(np.unique(fit.labels)) == 3
     assert np.isfinite(fit.centroids).all()
+
+
+def test_lloyd_runs_the_same_iterations_as_scikit_learns_kmeans():
+    """``lloyd`` calls scikit-learn's compiled loop directly: it must agree with the public KMeans."""
+    X = heavy_tailed_blobs(3_000, seed=4)
+    weights = np.random.default_rng(4).uniform(0.5, 3.0, size=len(X))
+    start = X[[0, 100, 200, 300, 400, 500]]
+    ours = kmeans.lloyd(kmeans.WeightedRows.of(X, weights), start)
+    with threadpool_limits(1):
+        public = KMeans(6, init=start, n_init=1, tol=kmeans.TOLERANCE).fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(ours.labels, public.labels_)
+    np.testing.assert_allclose(ours.centres, public.cluster_centers_, rtol=1e-4, atol=1e-4)
+    assert ours.inertia == pytest.approx(public.inertia_, rel=1e-4)
+    assert ours.n_iter == public.n_iter_
+
+
+def test_nearest_centres_matches_brute_force_across_chunks(monkeypatch):
+    monkeypatch.setattr(kmeans, "CHUNK_ROWS", 700)
+    X = heavy_tailed_blobs(2_500, seed=5)
+    centres = X[[3, 30, 300, 1_000]].astype(np.float64)
+    brute = np.argmin(((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
+    np.testing.assert_array_equal(kmeans.nearest_centres(X, centres), brute)
