@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from analysis.dataset import Dataset
 from analysis.features import build_matrix
-from analysis.profile import ProfileTables, build_model, pca_2d
+from analysis.profile import build_models, pca_2d
 from analysis.result import ParameterError, ProgressCallback, RunParams, RunResult, run_id_for
 from analysis.sweep import run_sweep
 
@@ -30,11 +30,7 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
     with _timed(timings, "sweep"):
         sweep = run_sweep(X, params, progress=lambda done, _, message: report(done, total, message))
     with _timed(timings, "profiles"):
-        tables = ProfileTables.of(frame, params.features)
-        models = {
-            k: build_model(frame, X, sweep.fits[k], sweep.silhouette_rows, sweep.silhouette_values, params.features, tables)
-            for k in params.ks
-        }
+        models = build_models(frame, X, sweep, params.features)
     with _timed(timings, "pca"):
         pca = pca_2d(X, params.features)
     timings["total"] = sum(timings.values())

@@ -6,6 +6,7 @@ profiling every k of a sweep on ~100k rows takes a fraction of a second.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.decomposition import PCA
 
 from analysis.breakdown import ArtistGenreIndex, build_breakdown
 from analysis.naming import suggest_names
+from analysis.parallel import usable_cores
 from analysis.result import ClusterModel, PCAResult
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -36,14 +38,31 @@ class ProfileTables:
         features = tuple(features)
         raw = frame.loc[:, list(features)].to_numpy(dtype=np.float64)
         by_feature = np.ascontiguousarray(raw.T)
-        value_order = np.argsort(by_feature, axis=1)
-        return cls(
-            features=features,
-            raw=raw,
-            value_order=value_order,
-            sorted_values=np.take_along_axis(by_feature, value_order, axis=1),
-            artists_genres=ArtistGenreIndex.of(frame),
+        # The sorts release the GIL and the artist index is mostly Python: side by side they share the cores.
+        with ThreadPoolExecutor(usable_cores()) as pool:
+            artists_genres = pool.submit(ArtistGenreIndex.of, frame)
+            value_order = np.stack(list(pool.map(np.argsort, by_feature)))
+            return cls(
+                features=features,
+                raw=raw,
+                value_order=value_order,
+                sorted_values=np.take_along_axis(by_feature, value_order, axis=1),
+                artists_genres=artists_genres.result(),
+            )
+
+
+def build_models(frame: pd.DataFrame, X: np.ndarray, sweep, features: tuple[str, ...]) -> dict[int, ClusterModel]:
+    """``build_model`` for every k of ``sweep`` (an ``analysis.sweep.Sweep``), one k per core at a time.
+
+    Most of a profile is sorting, gathering and counting in numpy, which releases the GIL.
+    """
+    tables = ProfileTables.of(frame, features)
+    with ThreadPoolExecutor(usable_cores()) as pool:
+        models = pool.map(
+            lambda k: build_model(frame, X, sweep.fits[k], sweep.silhouette_rows, sweep.silhouette_values, features, tables),
+            sorted(sweep.fits),
         )
+        return dict(zip(sorted(sweep.fits), models))
 
 
 def build_model(

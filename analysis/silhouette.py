@@ -10,11 +10,12 @@ the products.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from analysis.parallel import usable_cores
 
 BLOCK_BYTES = 8 * 2**20
 MIN_BLOCK_ROWS = 32
@@ -79,7 +80,7 @@ def _distance_sums(points: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
     right = np.hstack([points, squared_norms, ones])
     block_rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // (4 * len(points)))
     starts = range(0, len(points), block_rows)
-    workers = min(len(os.sched_getaffinity(0)), len(starts))
+    workers = min(usable_cores(), len(starts))
 
     def worker_sums(first: int) -> np.ndarray:
         sums = np.zeros((len(points), one_hot.shape[1]), dtype=np.float32)

@@ -7,7 +7,6 @@ k come from one pass over each sample's distance matrix (``analysis.silhouette``
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis.kmeans import KFit, fit_kmeans
 from analysis.metrics import cluster_scores, find_knee, recommend
+from analysis.parallel import usable_cores
 from analysis.result import KMetrics, ProgressCallback, RunParams, SweepResult
 from analysis.silhouette import exact_silhouette, sampled_silhouettes
 
@@ -77,7 +77,7 @@ def silhouette_samples(n_rows: int, params: RunParams) -> list[np.ndarray]:
 def _fit_every_k(
     X: np.ndarray, params: RunParams, progress: ProgressCallback | None
 ) -> tuple[dict[int, KFit], dict[int, _Scores]]:
-    workers = min(len(os.sched_getaffinity(0)), len(params.ks))
+    workers = min(usable_cores(), len(params.ks))
     pool = ThreadPoolExecutor(workers)
     try:
         with threadpool_limits(1):
