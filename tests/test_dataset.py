@@ -165,6 +165,13 @@ def test_line_numbers_stay_right_after_blank_lines_and_multi_line_fields(tmp_pat
         ("2012-01-28", 2012.0),
         (" 2003 ", 2003.0),
         ("29-02-2020", 2020.0),
+        ("2000-02-29", 2000.0),  # divisible by 400: a leap year
+        ("29-02-1900", math.nan),  # divisible by 100 only: not one
+        ("29-02-2019", math.nan),
+        ("00-01-2012", math.nan),
+        ("2012-00-10", math.nan),
+        ("1799", math.nan),
+        ("٢٠١٢", math.nan),  # Arabic-Indic digits are not read as a year
         ("01-28-2012", math.nan),  # month first: no 28th month, and never guessed
         ("31-02-2012", math.nan),
         ("2012/01/28", math.nan),
