@@ -32,7 +32,7 @@ TAIL_ROWS = 500
 STARTS = 5
 SWAP_TRIES = 5
 SWAP_CANDIDATES = 16
-SWAP_REMOVALS = 3
+SWAP_REMOVALS = 2
 SWAP_MIN_GAIN = 1e-4  # relative: smaller gains are Lloyd's own noise on the sample
 # Lloyd stops when the centres move less than this (scaled by the data's variance): ten times
 # scikit-learn's default, since the last creeping iterations change the inertia by far less than 0.1%.
@@ -57,22 +57,61 @@ class KFit:
 
 def fit_kmeans(X: np.ndarray, k: int, seed: int) -> KFit:
     """Fit K-Means with ``k`` clusters to ``X`` (n, d); the same ``X``, ``k`` and ``seed`` give the same labels."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    rng = np.random.default_rng([seed, k])
-    with _THREADPOOLS.limit(limits=1):
-        sample = _start_sample(X, rng)
-        start = _improve_by_swaps(sample, _best_start(sample, k, rng), rng)
-        fit_rows = uniform_rows(X, FIT_SAMPLE_ROWS, rng)
-        model = lloyd(WeightedRows.of(fit_rows, np.ones(len(fit_rows))), start.centres)
-        labels = model.labels if fit_rows is X else nearest_centres(X, model.centres)
-    centroids = cluster_means(X, labels, k, fallback=model.centres)
-    return KFit(
-        k=k,
-        labels=labels.astype(np.int16),
-        centroids=centroids,
-        inertia=float(squared_distances(X, labels, centroids).sum()),
-        n_iter=model.n_iter,
-    )
+    return KMeansData.of(X).fit(k, seed)
+
+
+@dataclass(frozen=True, eq=False)
+class KMeansData:
+    """What the fits of every k on one ``X`` share, prepared once: a sweep makes it once, not once per k."""
+
+    X: np.ndarray  # (n, d) float32
+    every_row: WeightedRows  # X with unit weights
+    tail: np.ndarray  # positions of the TAIL_ROWS rows farthest from the mean; empty when X is a sample already
+    rest: np.ndarray  # positions of the other rows
+
+    @classmethod
+    def of(cls, X: np.ndarray) -> "KMeansData":
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        every_row = WeightedRows.of(X, np.ones(len(X)))
+        if len(X) <= START_SAMPLE_ROWS + TAIL_ROWS:
+            return cls(X=X, every_row=every_row, tail=np.arange(0), rest=np.arange(len(X)))
+        centred = X - X.mean(axis=0)
+        spread = np.einsum("ij,ij->i", centred, centred)
+        in_tail = np.zeros(len(X), dtype=bool)
+        in_tail[np.argpartition(spread, len(X) - TAIL_ROWS)[len(X) - TAIL_ROWS :]] = True
+        return cls(X=X, every_row=every_row, tail=np.flatnonzero(in_tail), rest=np.flatnonzero(~in_tail))
+
+    def fit(self, k: int, seed: int) -> KFit:
+        """K-Means with ``k`` clusters; the same data, ``k`` and ``seed`` give the same labels."""
+        X = self.X
+        rng = np.random.default_rng([seed, k])
+        with _THREADPOOLS.limit(limits=1):
+            sample = self._start_sample(rng)
+            start = _improve_by_swaps(sample, _best_start(sample, k, rng), rng)
+            if len(X) <= FIT_SAMPLE_ROWS:
+                model = lloyd(self.every_row, start.centres)
+                labels = model.labels
+            else:
+                fit_rows = uniform_rows(X, FIT_SAMPLE_ROWS, rng)
+                model = lloyd(WeightedRows.of(fit_rows, np.ones(len(fit_rows))), start.centres)
+                labels = nearest_centres(X, model.centres)
+        centroids = cluster_means(X, labels, k, fallback=model.centres)
+        return KFit(
+            k=k,
+            labels=labels.astype(np.int16),
+            centroids=centroids,
+            inertia=float(squared_distances(X, labels, centroids).sum()),
+            n_iter=model.n_iter,
+        )
+
+    def _start_sample(self, rng: np.random.Generator) -> WeightedRows:
+        """The tail rows (weight 1) and a uniform draw of the rest, each weighted to stand for its share of it."""
+        if not len(self.tail):
+            return self.every_row
+        drawn = rng.choice(self.rest, START_SAMPLE_ROWS, replace=False)
+        rows = np.sort(np.concatenate([self.tail, drawn]))
+        weights = np.where(np.isin(rows, self.tail, assume_unique=True), 1.0, len(self.rest) / START_SAMPLE_ROWS)
+        return WeightedRows.of(self.X[rows], weights)
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,21 +184,6 @@ def squared_distances(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) 
         diff = X[lo : lo + CHUNK_ROWS].astype(np.float64) - centroids[labels[lo : lo + CHUNK_ROWS]]
         squared[lo : lo + CHUNK_ROWS] = np.einsum("ij,ij->i", diff, diff)
     return squared
-
-
-def _start_sample(X: np.ndarray, rng: np.random.Generator) -> WeightedRows:
-    """The ``TAIL_ROWS`` rows farthest from the mean (weight 1) and a uniform draw of the rest, weighted to stand for it."""
-    if len(X) <= START_SAMPLE_ROWS + TAIL_ROWS:
-        return WeightedRows.of(X, np.ones(len(X)))
-    centred = X - X.mean(axis=0)
-    spread = np.einsum("ij,ij->i", centred, centred)
-    tail = np.argpartition(spread, len(X) - TAIL_ROWS)[len(X) - TAIL_ROWS :]
-    in_tail = np.zeros(len(X), dtype=bool)
-    in_tail[tail] = True
-    rest = rng.choice(np.flatnonzero(~in_tail), START_SAMPLE_ROWS, replace=False)
-    rows = np.sort(np.concatenate([tail, rest]))
-    weights = np.where(in_tail[rows], 1.0, (len(X) - TAIL_ROWS) / START_SAMPLE_ROWS)
-    return WeightedRows.of(X[rows], weights)
 
 
 def _best_start(sample: WeightedRows, k: int, rng: np.random.Generator) -> LloydFit:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from analysis.kmeans import KFit, fit_kmeans
+from analysis.kmeans import KFit, KMeansData
 from analysis.metrics import cluster_scores, find_knee, recommend
 from analysis.parallel import usable_cores
 from analysis.result import KMetrics, ProgressCallback, RunParams, SweepResult
@@ -78,11 +78,12 @@ def _fit_every_k(
     X: np.ndarray, params: RunParams, progress: ProgressCallback | None
 ) -> tuple[dict[int, KFit], dict[int, _Scores]]:
     workers = min(usable_cores(), len(params.ks))
+    data = KMeansData.of(X)
     pool = ThreadPoolExecutor(workers)
     try:
         with threadpool_limits(1):
             # Largest k first: they take longest, so the workers finish close together.
-            pending = {pool.submit(_fit_and_score, X, k, params): k for k in sorted(params.ks, reverse=True)}
+            pending = {pool.submit(_fit_and_score, data, k, params): k for k in sorted(params.ks, reverse=True)}
             fits, scores = {}, {}
             for done, future in enumerate(as_completed(pending), start=1):
                 k = pending[future]
@@ -94,8 +95,9 @@ def _fit_every_k(
     return fits, scores
 
 
-def _fit_and_score(X: np.ndarray, k: int, params: RunParams) -> tuple[KFit, _Scores]:
-    fit = fit_kmeans(X, k, params.seed)
+def _fit_and_score(data: KMeansData, k: int, params: RunParams) -> tuple[KFit, _Scores]:
+    X = data.X
+    fit = data.fit(k, params.seed)
     davies_bouldin, calinski_harabasz = cluster_scores(X, fit.labels, fit.centroids)
     scores = _Scores(
         davies_bouldin=davies_bouldin,
