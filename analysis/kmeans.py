@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster._kmeans import _kmeans_single_lloyd
-from threadpoolctl import ThreadpoolController
+
+from analysis.parallel import single_threaded_kernels
 
 START_SAMPLE_ROWS = 4_000
 TAIL_ROWS = 500
@@ -39,10 +40,6 @@ SWAP_MIN_GAIN = 1e-4  # relative: smaller gains are Lloyd's own noise on the sam
 TOLERANCE = 1e-3
 FIT_SAMPLE_ROWS = 200_000
 CHUNK_ROWS = 65_536
-
-# Made once: inspecting the loaded thread pools costs milliseconds, and a sweep limits them 11 times.
-_THREADPOOLS = ThreadpoolController()
-
 
 @dataclass(frozen=True, eq=False)
 class KFit:
@@ -85,7 +82,7 @@ class KMeansData:
         """K-Means with ``k`` clusters; the same data, ``k`` and ``seed`` give the same labels."""
         X = self.X
         rng = np.random.default_rng([seed, k])
-        with _THREADPOOLS.limit(limits=1):
+        with single_threaded_kernels():
             sample = self._start_sample(rng)
             start = _improve_by_swaps(sample, _best_start(sample, k, rng), rng)
             if len(X) <= FIT_SAMPLE_ROWS:

@@ -13,9 +13,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from analysis.parallel import usable_cores
+from analysis.parallel import single_threaded_kernels, usable_cores
 
 BLOCK_BYTES = 8 * 2**20
 MIN_BLOCK_ROWS = 32
@@ -95,7 +94,7 @@ def _distance_sums(points: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
             sums[hi:] += distances[:, hi - lo :].T @ one_hot[lo:hi]
         return sums
 
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+    with single_threaded_kernels("blas"), ThreadPoolExecutor(workers) as pool:
         return sum(pool.map(worker_sums, range(workers)))
 
 

@@ -11,11 +11,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from analysis.kmeans import KFit, KMeansData
 from analysis.metrics import cluster_scores, find_knee, recommend
-from analysis.parallel import usable_cores
+from analysis.parallel import single_threaded_kernels, usable_cores
 from analysis.result import KMetrics, ProgressCallback, RunParams, SweepResult
 from analysis.silhouette import exact_silhouette, sampled_silhouettes
 
@@ -81,7 +80,7 @@ def _fit_every_k(
     data = KMeansData.of(X)
     pool = ThreadPoolExecutor(workers)
     try:
-        with threadpool_limits(1):
+        with single_threaded_kernels():
             # Largest k first: they take longest, so the workers finish close together.
             pending = {pool.submit(_fit_and_score, data, k, params): k for k in sorted(params.ks, reverse=True)}
             fits, scores = {}, {}
