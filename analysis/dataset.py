@@ -82,6 +82,7 @@ DATE_SHAPES = (
 )
 DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 FIRST_LINE_END = re.compile(rb"[\r\n]")
+NOT_BLANK = re.compile(rb"\S")  # a search, not bytes.strip(), which copies the whole file
 
 
 class DataError(ValueError):
@@ -141,7 +142,7 @@ def _first_line(data: bytes, name: str) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise DataError(f"{name}: holds binary data (a NUL byte at byte offset {nul}, line {_line_at(data, nul)}), not CSV text")
-    if not data.removeprefix(codecs.BOM_UTF8).strip():
+    if not NOT_BLANK.search(data, len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0):
         raise DataError(f"{name}: is empty")
     line_end = FIRST_LINE_END.search(data)
     head = data[: line_end.start() if line_end else len(data)]
