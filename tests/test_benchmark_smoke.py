@@ -24,9 +24,20 @@ def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
     assert 0.9 < case["quality"]["per_k"][0]["inertia_ratio"] < 1.1
     assert -1 <= case["quality"]["ari_at_recommended_k"] <= 1
     assert all(-1 <= q["ari"] <= 1 for q in case["quality"]["per_k"])
-    assert {"speedup", "worst_inertia_ratio", "worst_silhouette_delta", "ari_at_recommended_k"} <= set(case["targets"])
+    # Our silhouette code on the baseline's labels and sample is scikit-learn's value.
+    assert all(abs(q["silhouette_computation_delta"]) < 1e-4 for q in case["quality"]["per_k"])
+    assert case["targets"] == {}  # a few hundred rows are a smoke case: no target applies
     assert report["lloyd"]["threads_1"]["ratio_to_bound"] > 0
     assert report["machine"]["thread_pools"]
     assert report["dashboard"]["rows"] <= 600 and report["dashboard"]["callbacks"]["panel-area redraw"]["p95_ms"] > 0
     table = capsys.readouterr().out
     assert "generated 600" in table and "x the bound" in table and "panel-area redraw" in table and str(out) in table
+
+
+def test_targets_of_a_full_size_case_name_each_miss():
+    per_k = [{"inertia_ratio": 1.004, "silhouette_delta": 0.02, "silhouette_computation_delta": 1e-6}]
+    entry = {"rows": 96_000, "speedup": 26.0, "ours": {"median_seconds": 1.1, "peak_rss_mb": 450},
+             "quality": {"per_k": per_k, "ari_at_recommended_k": 0.99}}
+    targets = run._targets(entry)
+    assert {name for name, target in targets.items() if not target["met"]} == {"worst_silhouette_delta"}
+    assert targets["speedup"] == {"value": 26.0, "target": ">= 25", "met": True}
