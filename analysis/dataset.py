@@ -371,11 +371,23 @@ def _genre_list(text: str) -> tuple[str, ...] | None:
 
 
 def _note_repeats(frame: pd.DataFrame, actions: list[DataAction], lines: np.ndarray) -> None:
-    repeated_id = frame["id_songs"].duplicated().to_numpy()
+    # Each text column is hashed once; a pair of codes is then one whole number (below rows², so
+    # never past 2**63), cheap to compare.
+    song_id, name, artist = (_codes(frame[column]) for column in ("id_songs", "name_song", "name_artists"))
+    repeated_id = _repeats(song_id)
     _note(actions, "id_songs", "repeats an earlier row's id", "kept, flagged", repeated_id, lines)
-    song = ["name_song", "name_artists"]
-    other_id = (frame.duplicated(song) & ~frame.duplicated([*song, "id_songs"])).to_numpy()
+    song = _codes(name * len(frame) + artist)
+    other_id = _repeats(song) & ~_repeats(song * len(frame) + song_id)
     _note(actions, "name_song", "repeats an earlier song (name + artist) under another id", "kept, counted", other_id, lines)
+
+
+def _codes(values) -> np.ndarray:
+    return pd.factorize(values)[0].astype(np.int64)
+
+
+def _repeats(codes: np.ndarray) -> np.ndarray:
+    """True where a code appeared in an earlier row."""
+    return pd.Series(codes, copy=False).duplicated().to_numpy()
 
 
 def _note(actions: list[DataAction], column: str, problem: str, policy: str, rows: np.ndarray, lines: np.ndarray) -> None:
