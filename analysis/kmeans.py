@@ -50,6 +50,7 @@ class KFit:
     centroids: np.ndarray
     inertia: float
     n_iter: int
+    squared_distances: np.ndarray  # (n,) float64: each row's to its centroid, which the scores reuse
 
 
 def fit_kmeans(X: np.ndarray, k: int, seed: int) -> KFit:
@@ -93,12 +94,14 @@ class KMeansData:
                 model = lloyd(WeightedRows.of(fit_rows, np.ones(len(fit_rows))), start.centres)
                 labels = nearest_centres(X, model.centres)
         centroids = cluster_means(X, labels, k, fallback=model.centres)
+        squared = squared_distances(X, labels, centroids)
         return KFit(
             k=k,
             labels=labels.astype(np.int16),
             centroids=centroids,
-            inertia=float(squared_distances(X, labels, centroids).sum()),
+            inertia=float(squared.sum()),
             n_iter=model.n_iter,
+            squared_distances=squared,
         )
 
     def _start_sample(self, rng: np.random.Generator) -> WeightedRows:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.kmeans import squared_distances
+from analysis.kmeans import KFit, squared_distances
 from analysis.result import KMetrics
 
 
@@ -21,10 +21,12 @@ def calinski_harabasz(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) 
     return _calinski_harabasz(squared_distances(X, labels, centroids), labels, centroids)
 
 
-def cluster_scores(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> tuple[float, float]:
-    """(Davies–Bouldin, Calinski–Harabasz) from one pass over the rows."""
-    squared = squared_distances(X, labels, centroids)
-    return _davies_bouldin(squared, labels, centroids), _calinski_harabasz(squared, labels, centroids)
+def cluster_scores(fit: KFit) -> tuple[float, float]:
+    """(Davies–Bouldin, Calinski–Harabasz) of a fit, from the distances to the centroids it already has."""
+    return (
+        _davies_bouldin(fit.squared_distances, fit.labels, fit.centroids),
+        _calinski_harabasz(fit.squared_distances, fit.labels, fit.centroids),
+    )
 
 
 def _davies_bouldin(squared: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:

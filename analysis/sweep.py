@@ -95,13 +95,12 @@ def _fit_every_k(
 
 
 def _fit_and_score(data: KMeansData, k: int, params: RunParams) -> tuple[KFit, _Scores]:
-    X = data.X
     fit = data.fit(k, params.seed)
-    davies_bouldin, calinski_harabasz = cluster_scores(X, fit.labels, fit.centroids)
+    davies_bouldin, calinski_harabasz = cluster_scores(fit)
     scores = _Scores(
         davies_bouldin=davies_bouldin,
         calinski_harabasz=calinski_harabasz,
-        exact_silhouette=exact_silhouette(X, fit.labels) if params.exact_silhouette else None,
+        exact_silhouette=exact_silhouette(data.X, fit.labels) if params.exact_silhouette else None,
     )
     return fit, scores
 

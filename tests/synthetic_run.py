@@ -19,7 +19,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
 from analysis.dataset import Dataset, load_csv
-from analysis.kmeans import KFit
+from analysis.kmeans import KFit, squared_distances
 from analysis.pipeline import run_analysis
 from analysis.profile import build_model
 from analysis.result import (
@@ -98,8 +98,9 @@ def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: in
         silhouettes = silhouette_samples(X[sample_rows], labels[sample_rows])
         metrics.append(KMetrics(k, float(fit.inertia_), float(silhouettes.mean()), 0.01,
                                 float(davies_bouldin_score(X, labels)), float(calinski_harabasz_score(X, labels))))
-        kfit = KFit(k=k, labels=labels, centroids=fit.cluster_centers_.astype(np.float64),
-                    inertia=float(fit.inertia_), n_iter=int(fit.n_iter_))
+        centroids = fit.cluster_centers_.astype(np.float64)
+        kfit = KFit(k=k, labels=labels, centroids=centroids, inertia=float(fit.inertia_), n_iter=int(fit.n_iter_),
+                    squared_distances=squared_distances(X, labels, centroids))
         models[k] = build_model(frame, X, kfit, sample_rows, {k: silhouettes}, features)
     projection = PCA(n_components=2, random_state=seed).fit(X)
     best = max(metrics, key=lambda m: m.silhouette).k

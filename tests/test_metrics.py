@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
+from analysis.kmeans import fit_kmeans
 from analysis.metrics import calinski_harabasz, cluster_scores, davies_bouldin, find_knee, recommend
 from analysis.result import KMetrics
 
@@ -84,6 +85,8 @@ def test_knee_at_the_best_silhouette():
     assert k == 3 and "the knee also has the best silhouette" in reason
 
 
-def test_cluster_scores_are_both_scores_from_one_pass():
-    X, labels, centroids = labelled(np.float32)
-    assert cluster_scores(X, labels, centroids) == (davies_bouldin(X, labels, centroids), calinski_harabasz(X, labels, centroids))
+def test_cluster_scores_of_a_fit_are_both_scores():
+    X, _, _ = labelled(np.float32)
+    fit = fit_kmeans(X, 3, seed=2)
+    expected = (davies_bouldin(X, fit.labels, fit.centroids), calinski_harabasz(X, fit.labels, fit.centroids))
+    assert cluster_scores(fit) == pytest.approx(expected, rel=1e-12)
