@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from analysis.result import (
     AUDIO_FEATURES,
@@ -121,7 +122,7 @@ def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int 
     # Every row takes at least one line: a huge file is refused before it is parsed.
     if data_lines > max_rows:
         raise DataError(f"{name}: has {data_lines:,} rows, more than the limit of {max_rows:,}")
-    raw = _parse(data, name, len(header))
+    raw = _parse(data, name, header)
     if len(raw) > max_rows:
         raise DataError(f"{name}: has {len(raw):,} rows, more than the limit of {max_rows:,}")
     lines = np.arange(len(raw)) + 2 if data_lines == len(raw) else _exact_record_lines(_decode(data, name), len(raw))
@@ -185,22 +186,42 @@ def _known_columns(header: list[str]) -> int:
 
 
 def _line_count(data: bytes) -> int:
-    breaks = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
-    return breaks + (not data.endswith((b"\n", b"\r")))
+    """Lines ended by LF, CRLF or a lone CR (old Mac files), plus an unterminated last line.
+
+    The CRs are found with numpy: counting CRLF pairs with ``bytes.count`` is three times slower.
+    """
+    codes = np.frombuffer(data, dtype=np.uint8)
+    returns = np.flatnonzero(codes == ord("\r"))
+    # A CR that ends the file is checked against itself: not an LF, so it counts as a lone one.
+    then_newline = codes[np.minimum(returns + 1, len(codes) - 1)] == ord("\n")
+    lone_returns = len(returns) - int(np.count_nonzero(then_newline))
+    return data.count(b"\n") + lone_returns + (not data.endswith((b"\n", b"\r")))
 
 
-def _parse(data: bytes, name: str, n_columns: int) -> pd.DataFrame:
+def _parse(data: bytes, name: str, header: list[str]) -> pd.DataFrame:
+    """Every cell as text, blank cells as empty text, the columns named by ``header``.
+
+    Arrow's reader directly, not ``pandas.read_csv(engine="pyarrow")``, which takes half as long again
+    for the same frame. Its columns are read by position (named after ``header``, which
+    ``_check_header`` has already stripped of a spreadsheet's padding) so that every one is text.
+    """
+    positions = [f"column {number}" for number in range(len(header))]
     try:
-        raw = pd.read_csv(
-            io.BytesIO(data), dtype=str, keep_default_na=False, engine="pyarrow", encoding="utf-8-sig"
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(column_names=positions, skip_rows=1),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(positions, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
         )
-    except (pd.errors.ParserError, pa.ArrowInvalid, ValueError) as error:
+    except pa.ArrowInvalid as error:
         # Bytes that are not UTF-8 fail the parse too: _decode names them exactly.
-        raise DataError(_describe_parse_error(_decode(data, name), name, n_columns, error)) from None
-    if raw.empty:
+        raise DataError(_describe_parse_error(_decode(data, name), name, len(header), error)) from None
+    if not table.num_rows:
         raise DataError(f"{name}: has a header but no rows")
-    # Spreadsheets pad header cells; the values keep their padding, the names do not need it.
-    return raw.rename(columns=str.strip)
+    raw = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    raw.columns = header
+    return raw
 
 
 def _describe_parse_error(text: str, name: str, n_columns: int, error: Exception) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis import dataset as dataset_module
 from analysis.dataset import DataError, load_csv, line_of
 from analysis.result import REQUIRED_COLUMNS
 
@@ -433,3 +434,11 @@ def test_96k_rows_of_real_lines_load_whole(sample_csv):
     dataset = load_csv(header + b"\r\n" + body * 148)
     assert len(dataset.frame) == 651 * 148
     assert np.isfinite(dataset.frame["tempo"]).all()
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [(b"x", 1), (b"a\nb\n", 2), (b"a\r\nb", 2), (b"a\rb\r", 2), (b"\r\r\n\n", 3), (b"a\r\n\r", 2), (b"a\n\rb", 3)],
+)
+def test_line_count_knows_lf_crlf_and_lone_cr(data, lines):
+    assert dataset_module._line_count(data) == lines
