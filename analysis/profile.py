@@ -51,12 +51,12 @@ class ProfileTables:
             )
 
 
-def build_models(frame: pd.DataFrame, X: np.ndarray, sweep, features: tuple[str, ...]) -> dict[int, ClusterModel]:
+def build_models(frame: pd.DataFrame, X: np.ndarray, sweep, tables: ProfileTables) -> dict[int, ClusterModel]:
     """``build_model`` for every k of ``sweep`` (an ``analysis.sweep.Sweep``), one k per core at a time.
 
     Most of a profile is sorting, gathering and counting in numpy, which releases the GIL.
     """
-    tables = ProfileTables.of(frame, features)
+    features = tables.features
     with ThreadPoolExecutor(usable_cores()) as pool:
         models = pool.map(
             lambda k: build_model(frame, X, sweep.fits[k], sweep.silhouette_rows, sweep.silhouette_values, features, tables),
