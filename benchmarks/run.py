@@ -110,7 +110,12 @@ def _count_rows(path: Path) -> int:
 
 
 def _run_case(case: Case, work: Path, repeats: int, with_baseline: bool) -> dict:
-    ours = [_side("ours", case.csv, work, str(work / f"store-{case.rows}-{i}")) for i in range(repeats)]
+    # The sides take turns, so that a burst of load from elsewhere on a shared machine falls on both.
+    ours, baseline = [], []
+    for i in range(repeats):
+        ours.append(_side("ours", case.csv, work, str(work / f"store-{case.rows}-{i}")))
+        if with_baseline:
+            baseline.append(_side("baseline", case.csv, work))
     entry = {
         "case": case.name,
         "rows": case.rows,
@@ -125,13 +130,13 @@ def _run_case(case: Case, work: Path, repeats: int, with_baseline: bool) -> dict
         },
     }
     if with_baseline:
-        baseline = [_side("baseline", case.csv, work) for _ in range(repeats)]
         entry["baseline"] = {
             "seconds": [r["seconds"] for r in baseline],
             "median_seconds": statistics.median(r["seconds"] for r in baseline),
             "peak_rss_mb": round(max(r["peak_rss_bytes"] for r in baseline) / 2**20),
         }
         entry["speedup"] = entry["baseline"]["median_seconds"] / entry["ours"]["median_seconds"]
+        entry["speedup_per_turn"] = [round(b["seconds"] / o["seconds"], 1) for o, b in zip(ours, baseline)]
         entry["quality"] = _quality(ours[0], baseline[0], case.csv)
     entry["targets"] = _targets(entry)
     return entry
