@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test bench system-deps
 
-$(STAMP): pyproject.toml
+# pip builds the C Lloyd step too: a change to it needs a new install.
+$(STAMP): pyproject.toml analysis/_lloyd.c
+	@command -v cc >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -2,21 +2,22 @@
 
 The bound of one Lloyd iteration is its arithmetic (2·N·k·d flops, the distance product) at the
 measured float32 GEMM rate plus its data (N·d·4 bytes, the float32 rows) at the measured read
-bandwidth; both are measured with one thread and with every core.
+bandwidth, all on one thread, as each fit runs.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import scipy
 import sklearn
-from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_info, threadpool_limits
+
+from analysis.kmeans import WeightedRows, lloyd
 
 LLOYD_ROWS, LLOYD_K, LLOYD_D = 96_000, 8, 13
 GEMM_SIZE = 2048
@@ -51,28 +52,32 @@ def peak_rss_bytes() -> int:
 
 
 def lloyd_against_bound(repeats: int = 9) -> dict:
-    """Per-iteration time of scikit-learn's Lloyd step (what our fits run) against this machine's bound.
+    """Per-iteration time of the Lloyd step our fits run (``analysis.kmeans.lloyd``) against this machine's bound.
 
-    Each of the three figures (the step's time, the GEMM rate, the read bandwidth) is the best of
-    ``repeats`` runs: on a shared machine the least disturbed run is the one that measures the
-    work, and the ratio compares like with like.
+    One thread, as each fit runs (a sweep puts its fits side by side on the cores). Each of the
+    three figures (the step's time, the GEMM rate, the read bandwidth) is the best of ``repeats``
+    runs: on a shared machine the least disturbed run is the one that measures the work, and the
+    ratio compares like with like.
     """
-    figures = {}
-    for threads in sorted({1, len(os.sched_getaffinity(0))}):
-        with threadpool_limits(threads):
-            gflops = _gemm_gflops(repeats)
-            bandwidth = _read_bandwidth_gbs(threads, repeats)
-            per_iteration = _lloyd_iteration_seconds(repeats)
-        flop_seconds = 2 * LLOYD_ROWS * LLOYD_K * LLOYD_D / (gflops * 1e9)
-        byte_seconds = LLOYD_ROWS * LLOYD_D * 4 / (bandwidth * 1e9)
-        figures[f"threads_{threads}"] = {
+    with threadpool_limits(1):
+        gflops = _gemm_gflops(repeats)
+        bandwidth = _read_bandwidth_gbs(repeats)
+        per_iteration = _lloyd_iteration_seconds(repeats)
+    flop_seconds = 2 * LLOYD_ROWS * LLOYD_K * LLOYD_D / (gflops * 1e9)
+    byte_seconds = LLOYD_ROWS * LLOYD_D * 4 / (bandwidth * 1e9)
+    return {
+        "rows": LLOYD_ROWS,
+        "k": LLOYD_K,
+        "d": LLOYD_D,
+        "dtype": "float32",
+        "threads_1": {
             "gemm_gflops": round(gflops, 1),
             "read_bandwidth_gbs": round(bandwidth, 1),
             "lloyd_ms_per_iteration": round(per_iteration * 1e3, 3),
             "bound_ms": round((flop_seconds + byte_seconds) * 1e3, 3),
             "ratio_to_bound": round(per_iteration / (flop_seconds + byte_seconds), 2),
-        }
-    return {"rows": LLOYD_ROWS, "k": LLOYD_K, "d": LLOYD_D, "dtype": "float32", **figures}
+        },
+    }
 
 
 def _best_seconds(repeats: int, work) -> float:
@@ -92,23 +97,21 @@ def _gemm_gflops(repeats: int) -> float:
     return 2 * size**3 / _best_seconds(repeats, lambda: a @ b) / 1e9
 
 
-def _read_bandwidth_gbs(threads: int, repeats: int) -> float:
+def _read_bandwidth_gbs(repeats: int) -> float:
     data = np.ones(BANDWIDTH_BYTES // 4, dtype=np.float32)
-    parts = np.array_split(data, threads)
-    with ThreadPoolExecutor(threads) as pool:
-        seconds = _best_seconds(repeats, lambda: list(pool.map(np.sum, parts)))
-    return BANDWIDTH_BYTES / seconds / 1e9
+    return BANDWIDTH_BYTES / _best_seconds(repeats, lambda: np.sum(data)) / 1e9
 
 
 def _lloyd_iteration_seconds(repeats: int) -> float:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(LLOYD_ROWS, LLOYD_D)).astype(np.float32)
     start = X[rng.choice(LLOYD_ROWS, LLOYD_K, replace=False)]
+    rows = dataclasses.replace(WeightedRows.of(X, np.ones(LLOYD_ROWS)), tolerance=0.0)  # stop only at max_iter
 
     def timed(iterations: int) -> tuple[float, int]:
         fits = []
-        seconds = _best_seconds(repeats, lambda: fits.append(KMeans(LLOYD_K, init=start, n_init=1, max_iter=iterations, tol=0).fit(X)))
-        return seconds, fits[-1].n_iter_
+        seconds = _best_seconds(repeats, lambda: fits.append(lloyd(rows, start, max_iter=iterations)))
+        return seconds, fits[-1].n_iter
 
     one_seconds, one_iterations = timed(1)
     many_seconds, many_iterations = timed(41)

@@ -72,7 +72,7 @@ def test_fewer_distinct_rows_than_clusters_does_not_crash():
 
 
 def test_lloyd_runs_the_same_iterations_as_scikit_learns_kmeans():
-    """``lloyd`` calls scikit-learn's compiled loop directly: it must agree with the public KMeans."""
+    """``lloyd`` is our compiled step in scikit-learn's iteration: it must agree with the public KMeans."""
     X = heavy_tailed_blobs(3_000, seed=4)
     weights = np.random.default_rng(4).uniform(0.5, 3.0, size=len(X))
     start = X[[0, 100, 200, 300, 400, 500]]
@@ -91,3 +91,34 @@ def test_nearest_centres_matches_brute_force_across_chunks(monkeypatch):
     centres = X[[3, 30, 300, 1_000]].astype(np.float64)
     brute = np.argmin(((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
     np.testing.assert_array_equal(kmeans.nearest_centres(X, centres), brute)
+
+
+@pytest.mark.parametrize(("n_rows", "d", "k"), [(1_003, 13, 8), (517, 5, 3), (2_001, 13, 13), (7, 2, 2)])
+def test_the_compiled_lloyd_step_is_the_brute_force_one(n_rows, d, k):
+    """Row blocks of eight and centre groups of eight: sizes that do not divide evenly must still be exact."""
+    rng = np.random.default_rng(n_rows)
+    X = rng.normal(size=(n_rows, d)).astype(np.float32)
+    weights = rng.uniform(0.5, 2.0, size=n_rows)
+    rows = kmeans.WeightedRows.of(X, weights)
+    centres = X[rng.choice(n_rows, k, replace=False)]
+    labels, distances = np.empty(n_rows, dtype=np.int32), np.empty(n_rows, dtype=np.float32)
+    sums, masses = np.empty((k, d)), np.empty(k)
+    kmeans._lloyd.step(X, rows.squared_norms, weights.astype(np.float32), centres, labels, distances, sums, masses)
+    squared = ((X[:, None, :].astype(np.float64) - centres[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(labels, squared.argmin(axis=1))
+    np.testing.assert_allclose(distances, squared.min(axis=1), atol=1e-4)
+    one_hot = np.zeros((k, n_rows))
+    one_hot[labels, np.arange(n_rows)] = weights.astype(np.float32)
+    np.testing.assert_allclose(sums, one_hot @ X.astype(np.float64), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(masses, one_hot.sum(axis=1), rtol=1e-6)
+
+
+def test_lloyd_moves_an_empty_cluster_to_the_worst_served_row_as_scikit_learn_does():
+    X = heavy_tailed_blobs(2_000, seed=6)
+    start = np.vstack([X[[0, 1, 2]], np.full((1, X.shape[1]), 1e3, dtype=np.float32)])  # no row is near the last
+    ours = kmeans.lloyd(kmeans.WeightedRows.of(X, np.ones(len(X))), start)
+    with threadpool_limits(1):
+        public = KMeans(4, init=start, n_init=1, tol=kmeans.TOLERANCE).fit(X)
+    assert np.bincount(ours.labels, minlength=4).min() > 0
+    np.testing.assert_array_equal(ours.labels, public.labels_)
+    assert ours.inertia == pytest.approx(public.inertia_, rel=1e-4)
