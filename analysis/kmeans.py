@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from analysis import _lloyd
 from analysis.parallel import single_threaded_kernels
 
@@ -65,7 +66,7 @@ class KMeansData:
     """What the fits of every k on one ``X`` share, prepared once: a sweep makes it once, not once per k."""
 
     X: np.ndarray  # (n, d) float32
-    every_row: WeightedRows  # X with unit weights
+    every_row: WeightedRows  # X with unit weights: Lloyd's rows, or the rows labelled after a subsample's fit
     tail: np.ndarray  # positions of the TAIL_ROWS rows farthest from the mean; empty when X is a sample already
     rest: np.ndarray  # positions of the other rows
 
@@ -94,7 +95,7 @@ class KMeansData:
             else:
                 fit_rows = uniform_rows(X, FIT_SAMPLE_ROWS, rng)
                 model = lloyd(WeightedRows.of(fit_rows, np.ones(len(fit_rows))), start.centres)
-                labels = nearest_centres(X, model.centres)
+                labels = nearest_centres(self.every_row, model.centres)
         centroids = cluster_means(X, labels, k, fallback=model.centres)
         squared = squared_distances(X, labels, centroids)
         return KFit(
@@ -190,13 +191,12 @@ def _means(sums: np.ndarray, masses: np.ndarray, centres: np.ndarray, rows: Weig
     return means.astype(np.float32)
 
 
-def nearest_centres(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """(n,) index of each row's nearest centre, a chunk of rows at a time."""
-    centres = np.asarray(centres, dtype=np.float32)
-    offsets = np.einsum("ij,ij->i", centres, centres)
-    labels = np.empty(len(X), dtype=np.intp)
-    for lo in range(0, len(X), CHUNK_ROWS):
-        labels[lo : lo + CHUNK_ROWS] = np.argmin(offsets - 2 * (X[lo : lo + CHUNK_ROWS] @ centres.T), axis=1)
+def nearest_centres(rows: WeightedRows, centres: np.ndarray) -> np.ndarray:
+    """(n,) int32 index of each row's nearest centre: one pass of the compiled Lloyd step, its sums unused."""
+    labels, distances = np.empty(len(rows.rows), dtype=np.int32), np.empty(len(rows.rows), dtype=np.float32)
+    sums, masses = np.empty((len(centres), rows.rows.shape[1])), np.empty(len(centres))
+    _lloyd.step(rows.rows, rows.squared_norms, rows.weights.astype(np.float32), np.array(centres, dtype=np.float32),
+                labels, distances, sums, masses)
     return labels
 
 
