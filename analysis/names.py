@@ -10,7 +10,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-MAX_NAME_LENGTH = 60
+from analysis.limits import CLUSTER_NAME_MAX
+
 MAX_NAMES_FILE_CHARS = 200_000
 
 
@@ -30,8 +31,8 @@ def clean_name(name: str) -> str:
     text = " ".join(str(name).split())
     if not text:
         raise ValueError("a cluster name cannot be empty")
-    if len(text) > MAX_NAME_LENGTH:
-        raise ValueError(f"a cluster name has at most {MAX_NAME_LENGTH} characters, this one has {len(text)}")
+    if len(text) > CLUSTER_NAME_MAX:
+        raise ValueError(f"a cluster name has at most {CLUSTER_NAME_MAX} characters, this one has {len(text)}")
     return text
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.features import apply_transform
+from analysis.limits import PLAYLIST_MAX_SONGS
 from analysis.result import AUDIO_FEATURES, CATEGORICAL_NUMERIC, ClusterModel, TransformRecord
 
 RANGE_COLUMNS: tuple[str, ...] = AUDIO_FEATURES + CATEGORICAL_NUMERIC
@@ -22,7 +23,6 @@ ORDER_CENTRE = "centre"  # closeness to the song's cluster centre in the model s
 ORDER_POPULARITY = "popularity"
 ORDER_SEED = "seed"  # closeness to the picked song ("more like this")
 ORDERS: tuple[str, ...] = (ORDER_CENTRE, ORDER_POPULARITY, ORDER_SEED, *RANGE_COLUMNS)
-MAX_LIMIT = 100_000
 # A query travels in a URL: a bound on its size keeps a hostile link from costing memory.
 MAX_ENCODED_CHARS = 16_000
 
@@ -63,8 +63,8 @@ class PlaylistQuery:
         for label, bounds in (("years", self.years), ("popularity", self.popularity), *self.feature_ranges.items()):
             if bounds is not None and not bounds[0] <= bounds[1]:
                 raise PlaylistError(f"{label} range runs backwards: {bounds[0]:g} > {bounds[1]:g}")
-        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
-            raise PlaylistError(f"the size limit must lie between 1 and {MAX_LIMIT:,}, got {self.limit}")
+        if self.limit is not None and not 1 <= self.limit <= PLAYLIST_MAX_SONGS:
+            raise PlaylistError(f"the size limit must lie between 1 and {PLAYLIST_MAX_SONGS:,}, got {self.limit}")
         return self
 
     def to_dict(self) -> dict:

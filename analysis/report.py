@@ -72,7 +72,7 @@ class _PlotCounter:
 
     def __call__(self, figure) -> str:
         self._count += 1
-        return pio.to_html(figure, full_html=False, include_plotlyjs=False, div_id=f"figure-{self._count}",
+        return pio.to_html(figures.styled(figure), full_html=False, include_plotlyjs=False, div_id=f"figure-{self._count}",
                            config=PLOT_CONFIG)
 
 

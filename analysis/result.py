@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
+
 # Bump when a change to the analysis would give different results for the same input and params:
 # it is part of every run id, so stale stored runs are never served as current ones.
 CODE_VERSION = "2"
@@ -99,10 +101,12 @@ class RunParams:
             lo, hi = self.clip_percentiles
             if not 0 <= lo < hi <= 100:
                 raise ParameterError(f"clip percentiles must satisfy 0 <= low < high <= 100, got {lo} and {hi}")
-        if not 2 <= self.k_min <= self.k_max:
-            raise ParameterError(f"k range must satisfy 2 <= k_min <= k_max, got {self.k_min}..{self.k_max}")
-        if self.k_max > 50:
-            raise ParameterError(f"k_max is at most 50, got {self.k_max}")
+        if not K_LOWEST <= self.k_min <= self.k_max:
+            raise ParameterError(f"k range must satisfy {K_LOWEST} <= k_min <= k_max, got {self.k_min}..{self.k_max}")
+        if self.k_max > K_HIGHEST:
+            raise ParameterError(f"k_max is at most {K_HIGHEST}, got {self.k_max}")
+        if not 0 <= self.seed <= SEED_HIGHEST:
+            raise ParameterError(f"the seed lies between 0 and {SEED_HIGHEST:,}, got {self.seed}")
         if self.k is not None and not self.k_min <= self.k <= self.k_max:
             raise ParameterError(f"k={self.k} lies outside the sweep {self.k_min}..{self.k_max}")
         if self.silhouette_sample < 100 or self.silhouette_repeats < 1:

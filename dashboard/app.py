@@ -1,12 +1,15 @@
-"""The dashboard shell: header, dataset picker, run parameters, progress, and the panel area.
+"""The dashboard shell: header, run bar, dataset picker, run parameters, and one panel on screen at a time.
 
-The browser keeps ids only (``run-state``); every view is drawn on the server from the results
-store. Panels come from the registry and are drawn whenever the run has the parts they need.
+The browser keeps ids only (``run-state``); every view is drawn on the server from the results store.
+Panels come from the registry and reach the shell only through their ``PanelHost``. A panel is drawn
+when it is first shown, and again only when what it depends on changed: the run, the k (when it
+follows k) or, for a panel that does not put renamed clusters in place itself, the names.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import importlib.util
 import logging
 import math
@@ -19,18 +22,30 @@ from urllib.parse import parse_qs, urlencode
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from analysis.dataset import DataError, Dataset, load_csv
+from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
 from dashboard import ids
 from dashboard.auth import auth_settings, protect, session_owner
 from dashboard.config import Config
+from dashboard.exports import DATASET_ROUTE, register_dataset_export
 from dashboard.health import add_health_route
+from dashboard.host import (
+    Panel,
+    PanelHost,
+    ViewUnavailable,
+    names_data,
+    resolve_view,
+    status_id,
+    unavailable_alert,
+    view_store_id,
+)
 from dashboard.jobs import RunJobs, error_alert, new_ticket, outcome
 from dashboard.limits import SessionBusy
-from dashboard.panels.registry import Panel, RunView, load_panels
+from dashboard.panels.registry import failed_panel, load_panels
 from dashboard.store import Memo, ResultsStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,12 +56,13 @@ DEMO_CSV = ROOT / "data" / "demo_songs.csv"
 VENDOR_ROUTE = "/_amc/vendor/"
 # JSON and base64 around an upload of the largest allowed size.
 UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
-# Parts every stored run carries; "dataset" is there only while the store still holds the data.
-RUN_PARTS_ALWAYS = frozenset({"sweep", "models", "pca", "breakdown"})
 REPORT_LINES_SHOWN = 5
-# Drawn panel areas kept per process: every user viewing a run at a k gets the same components.
-DRAWN_KEPT = 8
+# Drawn panels kept per process: every user viewing a run at a k gets the same components.
+DRAWN_KEPT = 32
 DEMO_LABEL, START_UP_LABEL, UPLOADED_LABEL = "Demo", "Start-up file", "Uploaded"
+SHELL = "shell"  # the shell's own namespace for routes: the full-dataset export
+FIRST_PANEL = "pca"  # the songs' map is the first view of a run, when that panel is there
+ASSET_CACHE_SECONDS = 24 * 3600
 # The parameter inputs, in the order ``params_from_form`` takes their values.
 FORM_PARTS = (ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE, ids.K_MIN, ids.K_MAX, ids.SEED)
 
@@ -61,7 +77,13 @@ class Shell:
     panels: tuple[Panel, ...]
     offered: dict[str, str]  # dataset id -> how the picker introduces it ("Demo", "Start-up file")
     chosen: str | None  # the dataset the picker starts with
-    drawn: Memo = field(default_factory=lambda: Memo(DRAWN_KEPT))  # (run, k, names version, data?) -> views
+    host: PanelHost | None = None  # the shell's own routes
+    drawn: Memo = field(default_factory=lambda: Memo(DRAWN_KEPT))  # panel draw key -> components
+
+    @property
+    def first_panel(self) -> str | None:
+        names = [panel.name for panel in self.panels]
+        return FIRST_PANEL if FIRST_PANEL in names else (names[0] if names else None)
 
 
 def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
@@ -69,15 +91,13 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     login = auth_settings(config.users_file, config.users, config.trusted_user_header)
     store = ResultsStore.from_config(config)
     jobs = RunJobs(config, store)
-    drawn = load_panels() if panels is None else panels
-    shell = Shell(config, store, jobs, tuple(sorted(drawn, key=lambda p: p.order)), *_offer_datasets(config, store))
     app = dash.Dash(
         __name__,
         title="Amazon Music Clustering",
         update_title=None,
         assets_folder=str(ASSETS),
         external_stylesheets=[VENDOR_ROUTE + "bootstrap.min.css"],
-        suppress_callback_exceptions=True,  # panel parts appear only once a run is drawn
+        suppress_callback_exceptions=True,  # panel parts appear only once a panel is drawn
         background_callback_manager=jobs.manager,
         on_error=report_error,
     )
@@ -89,13 +109,41 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None)
     _serve_bootstrap(server)
     server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
+    shell_host = PanelHost(app, store, SHELL, needs_songs=True)
+    register_dataset_export(shell_host)
+    registered = register_panels(app, store, load_panels() if panels is None else panels)
+    shell = Shell(config, store, jobs, registered, *_offer_datasets(config, store), host=shell_host)
     app.layout = partial(build_layout, shell)
     _register_shell(app, shell)
     jobs.register(app)
-    for panel in shell.panels:
-        if panel.register is not None:
-            panel.register(app, store)
     return app
+
+
+def register_panels(app: dash.Dash, store: ResultsStore, panels: list[Panel]) -> tuple[Panel, ...]:
+    """Hand each panel its host; a panel whose ``register`` raises is shown as a failed panel instead."""
+    registered = []
+    for panel in sorted(panels, key=lambda p: p.order):
+        host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs)
+        try:
+            _ship_assets(app, host, panel)
+            if panel.register is not None:
+                panel.register(host)
+        except Exception as error:  # one broken plug-in must not keep the dashboard from starting
+            log.exception("panel %s could not be registered", panel.name)
+            panel = failed_panel(f"{panel.title} ({panel.name})", error, name=panel.name)
+        registered.append(panel)
+    return tuple(registered)
+
+
+def _ship_assets(app: dash.Dash, host: PanelHost, panel: Panel) -> None:
+    """Serve the scripts and stylesheets beside a panel's module and load them with the page."""
+    for path, loaded_by in [*((p, app.config.external_scripts) for p in panel.scripts),
+                            *((p, app.config.external_stylesheets) for p in panel.stylesheets)]:
+        path = Path(path)
+        route = f"static/{path.name}"
+        host.route(route, partial(flask.send_file, path, max_age=ASSET_CACHE_SECONDS))
+        # The content's hash in the link: a new version is never taken from a browser's cache.
+        loaded_by.append(host.href(route, v=hashlib.sha256(path.read_bytes()).hexdigest()[:12]))
 
 
 def _store_unavailable_answer(error: StoreUnavailable) -> flask.Response:
@@ -155,18 +203,22 @@ def build_layout(shell: Shell):
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.RUN_STATE),
+            dcc.Store(id=ids.NAMES),
             dcc.Store(id=ids.RUN_REQUEST),
             dcc.Store(id=ids.JOB_OUTCOME),
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
             dcc.Store(id=ids.UPLOAD_REFUSED),
             dcc.Store(id=ids.UPLOAD_LIMIT, data=shell.config.max_upload_bytes),
+            # Never shown: its presence makes the page load plotly.js while the user still chooses data.
+            dcc.Graph(id=ids.PLOTLY_PRELOAD, style={"display": "none"}, config={"displayModeBar": False}),
             header(),
+            run_bar(),
             dbc.Container(
                 dbc.Row(
                     [
                         dbc.Col(controls(shell, options, default), lg=3, class_name="amc-controls"),
-                        dbc.Col([html.Div(id=ids.RUN_SUMMARY), html.Div(id=ids.PANEL_AREA)], lg=9),
+                        dbc.Col([html.Div(id=ids.RUN_SUMMARY), panel_area(shell)], lg=9, class_name="amc-main"),
                     ],
                     class_name="g-3",
                 ),
@@ -188,6 +240,25 @@ def header():
         ),
         color="dark",
         dark=True,
+    )
+
+
+def run_bar():
+    """Run, Cancel, progress and the queue place: always in sight, at the top of the window."""
+    return html.Div(
+        dbc.Container(
+            [
+                dbc.Button("Run", id=ids.RUN_BUTTON, color="primary"),
+                dbc.Button("Cancel", id=ids.CANCEL_BUTTON, color="secondary", outline=True, disabled=True),
+                dbc.Progress(id=ids.PROGRESS, value=0, striped=True, class_name="amc-progress"),
+                html.Div(id=ids.PROGRESS_WORDS, className="small text-muted amc-progress-words", children="Ready",
+                         role="status"),
+                html.Div(id=ids.JOB_ALERT, className="amc-job-alert"),
+            ],
+            fluid=True,
+            class_name="d-flex flex-wrap align-items-center gap-2",
+        ),
+        className="amc-run-bar",
     )
 
 
@@ -236,22 +307,12 @@ def controls(shell: Shell, options: list[dict], default: str | None):
                 ),
                 dbc.Row(
                     [
-                        _number("k from", ids.K_MIN, defaults.k_min, 2, 50),
-                        _number("k to", ids.K_MAX, defaults.k_max, 2, 50),
-                        _number("seed", ids.SEED, defaults.seed, 0, 2**31 - 1),
+                        _number("k from", ids.K_MIN, defaults.k_min, K_LOWEST, K_HIGHEST),
+                        _number("k to", ids.K_MAX, defaults.k_max, K_LOWEST, K_HIGHEST),
+                        _number("seed", ids.SEED, defaults.seed, 0, SEED_HIGHEST),
                     ],
                     class_name="g-2 mt-1",
                 ),
-                html.Div(
-                    [
-                        dbc.Button("Run", id=ids.RUN_BUTTON, color="primary", class_name="me-2"),
-                        dbc.Button("Cancel", id=ids.CANCEL_BUTTON, color="secondary", outline=True, disabled=True),
-                    ],
-                    className="mt-3",
-                ),
-                dbc.Progress(id=ids.PROGRESS, value=0, striped=True, class_name="mt-3"),
-                html.Div(id=ids.PROGRESS_WORDS, className="small text-muted mt-1", children="Ready"),
-                html.Div(id=ids.JOB_ALERT, className="mt-2"),
             ]
         )
     )
@@ -277,50 +338,91 @@ def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
     return options, shell.chosen or (options[0]["value"] if options else None)
 
 
-# drawing a run
-
-
-def draw_run(shell: Shell, state: dict | None):
-    """The run summary and the panel area for ``run-state``."""
-    result = shell.store.get_run(state["run_id"]) if state and state.get("run_id") else None
-    if result is None:
-        empty = "appears here once a run is done: pick the data, set the parameters and press Run."
-        return intro(state), [panel_card(panel, placeholder(f"{panel.title} {empty}")) for panel in shell.panels]
-    k = int(state.get("k") or result.chosen_k)
-    k = k if k in result.models else result.chosen_k
-    dataset = shell.store.get_dataset(result.dataset_id)
-    sheet = shell.store.get_names(result.run_id, k)
-    # Panels draw from the run, k, names and data only, so one drawing serves every user until a rename.
-    key = repr((result.run_id, k, sheet.version, dataset is not None))
-    drawn = shell.drawn.get(key)
-    if drawn is None:
-        view = RunView(result=result, k=k, names=sheet.names, frame=dataset.frame if dataset else None,
-                       names_version=sheet.version)
-        parts = RUN_PARTS_ALWAYS | ({"dataset"} if dataset is not None else set())
-        drawn = run_summary(result, k), [panel_card(panel, panel_body(panel, view, parts)) for panel in shell.panels]
-        shell.drawn.put(key, drawn)
-    return drawn
-
-
-def intro(state: dict | None):
-    if state and state.get("run_id"):
-        return dbc.Alert(f"Run {state['run_id']} is not in this server's store.", color="warning")
-    return html.P("No run yet.", className="text-muted")
-
-
-def panel_card(panel: Panel, body):
-    return dbc.Card(
-        [dbc.CardHeader(html.H2(panel.title, className="h6 mb-0")), dbc.CardBody(body)],
-        id=f"panel-card-{panel.name}",
-        class_name="amc-panel mb-3",
+def panel_area(shell: Shell):
+    """A tab per panel, and a card per panel of which only the chosen one is on screen."""
+    first = shell.first_panel
+    return html.Div(
+        [
+            dbc.Tabs([dbc.Tab(label=panel.title, tab_id=panel.name) for panel in shell.panels], id=ids.PANEL_TABS,
+                     active_tab=first, class_name="amc-tabs"),
+            *[panel_card(panel, hidden=panel.name != first) for panel in shell.panels],
+        ],
+        id="panel-area",
     )
 
 
-def panel_body(panel: Panel, view: RunView, parts: frozenset[str] | set[str]):
-    missing = sorted(set(panel.needs) - set(parts))
+def panel_card(panel: Panel, hidden: bool):
+    waiting = f"{panel.title} appears here once a run is done: pick the data, set the parameters and press Run."
+    return html.Section(
+        dbc.Card(
+            [
+                dbc.CardHeader(html.H2(panel.title, className="h6 mb-0")),
+                dbc.CardBody(
+                    [
+                        dcc.Store(id=view_store_id(panel.name)),
+                        dcc.Store(id=drawn_id(panel.name)),
+                        html.Div(id=status_id(panel.name)),
+                        html.Div(placeholder(waiting), id=body_id(panel.name)),
+                    ]
+                ),
+            ],
+            id=f"panel-card-{panel.name}",
+            class_name="amc-panel",
+        ),
+        id=card_id(panel.name),
+        hidden=hidden,
+    )
+
+
+def card_id(panel_name: str) -> dict:
+    return {"host": "card", "panel": panel_name}
+
+
+def body_id(panel_name: str) -> dict:
+    return {"host": "body", "panel": panel_name}
+
+
+def drawn_id(panel_name: str) -> dict:
+    return {"host": "drawn", "panel": panel_name}
+
+
+def placeholder(text: str):
+    return html.Div(text, className="amc-placeholder")
+
+
+# drawing
+
+
+def draw_key(panel: Panel, shown: dict, names: dict | None) -> list:
+    """What a panel's drawing depends on: the run, the k when it follows k, the names unless it patches them."""
+    k = shown.get("k") if panel.follows_k else None
+    version = None if panel.patches_names or not names else names.get("version")
+    return [shown.get("run_id"), k, version]
+
+
+def draw_panel(shell: Shell, panel: Panel, shown: dict | None, names: dict | None, drawn: list | None):
+    """The panel's body for the run and k it is shown at; no update when what it shows is still right."""
+    if not shown:
+        raise PreventUpdate
+    key = draw_key(panel, shown, names)
+    if key == drawn:
+        raise PreventUpdate
+    try:
+        view = resolve_view(shell.store, shown, songs="dataset" in panel.needs)
+    except ViewUnavailable as unavailable:
+        return placeholder(""), key, unavailable_alert(str(unavailable))
+    memo_key = repr((panel.name, view.run_id, view.k, view.names_version, view.dataset is not None))
+    body = shell.drawn.get(memo_key)
+    if body is None:
+        body = panel_body(panel, view)
+        shell.drawn.put(memo_key, body)
+    return body, key, None
+
+
+def panel_body(panel: Panel, view):
+    missing = sorted(set(panel.needs) - {"dataset"} - set(_parts_of(view)))
     if missing:
-        return placeholder(f"{panel.title} needs the run's {', '.join(missing)}, which this run does not have "
-                           "(the dataset is no longer in the store).")
+        return unavailable_alert(f"{panel.title} needs the run's {', '.join(missing)}, which this run does not have.")
     try:
         return panel.layout(view)
     except Exception as error:  # one broken panel must not take the others down
@@ -328,42 +430,65 @@ def panel_body(panel: Panel, view: RunView, parts: frozenset[str] | set[str]):
         return dbc.Alert(f"{panel.title} could not be drawn: {error}", color="danger")
 
 
-def placeholder(text: str):
-    return html.Div(text, className="amc-placeholder")
+def _parts_of(view) -> set[str]:
+    result = view.result
+    return {part for part, present in (("sweep", result.sweep), ("models", result.models), ("pca", result.pca),
+                                       ("breakdown", result.models)) if present is not None}
 
 
-def run_summary(result: RunResult, k: int):
+def run_summary(shell: Shell, state: dict | None):
+    """One line on what is shown, the details of the run folded away, and the full export."""
+    try:
+        view = resolve_view(shell.store, state)
+    except ViewUnavailable as unavailable:
+        if state and state.get("run_id"):
+            return dbc.Alert(str(unavailable), color="warning", class_name="amc-alert")
+        return html.P("No run yet.", className="text-muted")
+    result, k = view.result, view.k
     params = result.params
     clip = "none"
     if params.clip_percentiles is not None:
         clip = "{:g}–{:g} percentiles of ".format(*params.clip_percentiles)
         clip += ", ".join(params.clip_features) if params.clip_features else "every feature"
     facts = [
-        ("Data", f"{result.dataset_name} ({result.n_rows:,} songs clustered)"),
         ("Features", ", ".join(params.features)),
         ("log1p", ", ".join(params.log_features) or "none"),
         ("Clip", clip),
         ("k range", f"{params.k_min}–{params.k_max} (seed {params.seed})"),
         ("Recommended", f"k = {result.sweep.recommended_k}: {result.sweep.reason}"),
-        ("Showing", f"k = {k}"),
         ("Computed in", f"{result.timings.get('total', 0.0):.1f} s"),
         ("Run id", html.Code(result.run_id)),
     ]
     report = result.data_report.lines()
+    export = dbc.Button("Export full dataset", href=shell.host.href(DATASET_ROUTE, run=view.run_id, k=k),
+                        id="export-dataset", external_link=True, color="secondary", outline=True, size="sm",
+                        disabled=view.dataset is None)
     return dbc.Card(
         dbc.CardBody(
             [
-                html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
-                        className="amc-facts mb-0"),
+                html.Div(
+                    [
+                        html.Strong(f"{result.dataset_name}: "),
+                        f"{result.n_rows:,} songs, showing k = {k} "
+                        f"(recommended {result.sweep.recommended_k})",
+                        export,
+                    ],
+                    className="d-flex flex-wrap align-items-center gap-2 amc-summary-line",
+                ),
                 html.Details(
-                    [html.Summary(f"What the loader did ({len(report)} finding(s))"),
-                     html.Ul([html.Li(line) for line in report])],
-                    className="small mt-2",
-                ) if report else None,
-            ]
+                    [
+                        html.Summary("Parameters and the loader's findings", className="small"),
+                        html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
+                                className="amc-facts mb-0 mt-1"),
+                        html.Ul([html.Li(line) for line in report], className="small mt-2 mb-0") if report else None,
+                    ],
+                    className="mt-1",
+                ),
+            ],
+            class_name="py-2",
         ),
         id="run-facts",
-        class_name="mb-3",
+        class_name="mb-2",
     )
 
 
@@ -371,15 +496,40 @@ def run_summary(result: RunResult, k: int):
 
 
 def _register_shell(app: dash.Dash, shell: Shell) -> None:
+    app.callback(Output(ids.RUN_SUMMARY, "children"), Input(ids.RUN_STATE, "data"))(partial(run_summary, shell))
+
     app.callback(
-        Output(ids.RUN_SUMMARY, "children"),
-        Output(ids.PANEL_AREA, "children"),
+        Output(ids.NAMES, "data"),
         Input(ids.RUN_STATE, "data"),
-    )(partial(draw_run, shell))
+        State(ids.NAMES, "data"),
+    )(partial(current_names, shell))
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="showPanel"),
+        Output(view_store_id(ALL), "data"),
+        Output(card_id(ALL), "hidden"),
+        Input(ids.RUN_STATE, "data"),
+        Input(ids.PANEL_TABS, "active_tab"),
+        State(view_store_id(ALL), "data"),
+        State(view_store_id(ALL), "id"),
+    )
+
+    for panel in shell.panels:
+        inputs = [Input(view_store_id(panel.name), "data")]
+        inputs.append(State(ids.NAMES, "data") if panel.patches_names else Input(ids.NAMES, "data"))
+        app.callback(
+            Output(body_id(panel.name), "children"),
+            Output(drawn_id(panel.name), "data"),
+            Output(status_id(panel.name), "children"),
+            *inputs,
+            State(drawn_id(panel.name), "data"),
+            prevent_initial_call=True,
+        )(partial(draw_panel, shell, panel))
 
     app.callback(
         Output(ids.RUN_STATE, "data", allow_duplicate=True),
         Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        Output(ids.PANEL_TABS, "active_tab"),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
         Input(ids.URL, "search"),
         State(ids.RUN_STATE, "data"),
@@ -389,6 +539,7 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
     app.callback(
         Output(ids.URL, "search"),
         Input(ids.RUN_STATE, "data"),
+        Input(ids.PANEL_TABS, "active_tab"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )(link_for_state)
@@ -430,25 +581,42 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
     )(partial(receive_upload, shell))
 
 
-def open_link(shell: Shell, search: str | None, state: dict | None):
-    """``?run=<id>&k=<k>`` opens that stored run, for anyone with the link."""
-    query = parse_qs((search or "").lstrip("?"))
-    run_id, k_text = (query.get("run") or [""])[0], (query.get("k") or [""])[0]
-    shown = state or {}
-    if not run_id or (shown.get("run_id"), str(shown.get("k"))) == (run_id, k_text):
-        raise PreventUpdate  # the link is the one this page wrote for what it shows
-    result = shell.store.get_run(run_id)
-    if result is None:
-        return no_update, no_update, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
-                                                 "on another server.", "Link not found:")
-    k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
-    return run_state(shell, result, k), result.dataset_id, None
-
-
-def link_for_state(state: dict | None, search: str | None):
+def current_names(shell: Shell, state: dict | None, names: dict | None):
+    """The team's names for the run and k shown, fetched only when the run, k or names version moved."""
     if not state or not state.get("run_id"):
         raise PreventUpdate
-    wanted = "?" + urlencode({"run": state["run_id"], "k": state["k"]})
+    wanted = (state["run_id"], state.get("k"), state.get("names_version"))
+    if names and (names["run_id"], names["k"], names["version"]) == wanted:
+        raise PreventUpdate
+    try:
+        return names_data(resolve_view(shell.store, state))
+    except ViewUnavailable:
+        raise PreventUpdate from None
+
+
+def open_link(shell: Shell, search: str | None, state: dict | None):
+    """``?run=<id>&k=<k>&panel=<name>`` opens that stored run on that panel, for anyone with the link."""
+    query = parse_qs((search or "").lstrip("?"))
+    run_id, k_text = (query.get("run") or [""])[0], (query.get("k") or [""])[0]
+    panel = (query.get("panel") or [""])[0]
+    tab = panel if panel in {p.name for p in shell.panels} else no_update
+    shown = state or {}
+    if not run_id or (shown.get("run_id"), str(shown.get("k"))) == (run_id, k_text):
+        if tab is no_update:
+            raise PreventUpdate  # the link is the one this page wrote for what it shows
+        return no_update, no_update, tab, no_update
+    result = shell.store.get_run(run_id)
+    if result is None:
+        return no_update, no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
+                                                      "on another server.", "Link not found:")
+    k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
+    return run_state(shell, result, k), result.dataset_id, tab, None
+
+
+def link_for_state(state: dict | None, panel: str | None, search: str | None):
+    if not state or not state.get("run_id"):
+        raise PreventUpdate
+    wanted = "?" + urlencode({"run": state["run_id"], "k": state["k"], **({"panel": panel} if panel else {})})
     if wanted == search:
         raise PreventUpdate
     return wanted

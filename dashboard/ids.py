@@ -1,7 +1,7 @@
 """Component ids of the shell, shared by the layout (app.py) and the job callbacks (jobs.py)."""
+from dashboard.host import NAMES, RUN_STATE  # noqa: F401 (the host owns the state it hands panels)
 
 URL = "url"
-RUN_STATE = "run-state"  # {dataset_id, run_id, k, names_version}: everything the browser keeps
 RUN_REQUEST = "run-request"  # the ticket of the run asked for last: {ticket, dataset_id, params, run_id}
 JOB_OUTCOME = "job-outcome"  # {ticket, dataset_id, run_id} of a finished or already stored run
 JOB_WATCH = "job-watch"  # True while the background run is in flight; its fall triggers the settling
@@ -25,7 +25,8 @@ PROGRESS_WORDS = "run-progress-words"
 JOB_ALERT = "job-alert"
 
 RUN_SUMMARY = "run-summary"
-PANEL_AREA = "panel-area"
+PANEL_TABS = "panel-tabs"  # which panel is on screen
+PLOTLY_PRELOAD = "plotly-preload"  # a hidden graph: plotly.js loads while the user still chooses data
 UPLOAD_ACCEPTED = "upload-accepted"  # {filename, contents}: an upload within the size limit
 UPLOAD_REFUSED = "upload-refused"  # {filename, bytes, at}: an upload the browser refused as too large
 UPLOAD_LIMIT = "upload-limit"  # the limit in bytes, for the browser's check

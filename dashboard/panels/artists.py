@@ -5,12 +5,11 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, html
+from dash import Input, Output, html, no_update
 
 from analysis.figures import artist_spread_figure
-from dashboard.ids import RUN_STATE
-from dashboard.panels.common import current_run, graph
-from dashboard.panels.registry import Panel, RunView
+from dashboard.host import Panel, PanelHost, RunView, names_for
+from dashboard.panels.common import graph
 
 TOP_PER_CLUSTER = 5
 SPANNING_SHOWN = 15
@@ -23,14 +22,14 @@ def layout(view: RunView):
         [
             dbc.Row(
                 [
-                    dbc.Col([html.H6("Top artists"), top_table(breakdown.top_artists, "artist", view, "top-artists")],
+                    dbc.Col([html.H6("Top artists"), html.Div(top_artists(view), id=PANEL.part_id("top-artists"))],
                             lg=6),
-                    dbc.Col([html.H6("Top genres"), top_table(breakdown.top_genres, "genre", view, "top-genres")],
+                    dbc.Col([html.H6("Top genres"), html.Div(top_genres(view), id=PANEL.part_id("top-genres"))],
                             lg=6),
                 ]
             ),
             html.H6("Artists spanning clusters", className="mt-3"),
-            spanning_table(breakdown.spanning_artists, view),
+            html.Div(spanning_table(breakdown.spanning_artists, view), id=PANEL.part_id("spanning")),
             html.H6("Find an artist", className="mt-3"),
             dbc.Input(id=PANEL.part_id("search"), type="search", debounce=300,
                       placeholder="Type part of an artist's name, e.g. abba"),
@@ -39,7 +38,15 @@ def layout(view: RunView):
     )
 
 
-def top_table(top: pd.DataFrame, column: str, view: RunView, part: str) -> dbc.Table:
+def top_artists(view: RunView) -> dbc.Table:
+    return top_table(view.model.breakdown.top_artists, "artist", view)
+
+
+def top_genres(view: RunView) -> dbc.Table:
+    return top_table(view.model.breakdown.top_genres, "genre", view)
+
+
+def top_table(top: pd.DataFrame, column: str, view: RunView) -> dbc.Table:
     """One row per cluster: its leading artists (or genres) with their song counts."""
     ordered = top.sort_values(["cluster", "songs"], ascending=[True, False], kind="stable")
     heads = ordered.groupby("cluster").head(TOP_PER_CLUSTER)
@@ -50,7 +57,7 @@ def top_table(top: pd.DataFrame, column: str, view: RunView, part: str) -> dbc.T
         listed = ", ".join(f"{item} ({songs:,})" for item, songs in zip(group[column], group["songs"]))
         rows.append(html.Tr([html.Td(view.names.get(cluster, f"Cluster {cluster}")), html.Td(listed or "–")]))
     header = html.Thead(html.Tr([html.Th("cluster"), html.Th(f"{column}s (songs)")]))
-    return dbc.Table([header, html.Tbody(rows)], id=PANEL.part_id(part), size="sm", striped=True)
+    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True)
 
 
 def spanning_table(spanning: pd.DataFrame, view: RunView) -> dbc.Table | html.P:
@@ -63,7 +70,7 @@ def spanning_table(spanning: pd.DataFrame, view: RunView) -> dbc.Table | html.P:
         for row in shown.itertuples()
     ]
     header = html.Thead(html.Tr([html.Th(title) for title in ("artist", "clusters", "songs", "songs per cluster")]))
-    return dbc.Table([header, html.Tbody(rows)], id=PANEL.part_id("spanning"), size="sm", striped=True)
+    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True)
 
 
 def named_counts(counts: str, names: dict[int, str]) -> str:
@@ -100,23 +107,35 @@ def search_results(frame: pd.DataFrame, labels: np.ndarray, k: int, names: dict[
     )
 
 
-def register(app, store) -> None:
-    @app.callback(
+def register(host: PanelHost) -> None:
+    @host.callback(
         Output(PANEL.part_id("found"), "children"),
         Input(PANEL.part_id("search"), "value"),
-        State(RUN_STATE, "data"),
+        host.on_names(),
+        host.shown(),
         prevent_initial_call=True,
     )
-    def search(query, state):
+    def search(query, _names, shown):
         query = (query or "").strip()
         if not query:
             return None
-        run = current_run(store, state)
-        dataset = store.get_dataset(run.dataset_id)
-        if dataset is None:
-            return html.P("The songs of this run are no longer stored; run it again to search.",
-                          className="text-danger")
-        return search_results(dataset.frame, run.result.models[run.k].labels, run.k, run.names, query)
+        view = host.view(shown)
+        return search_results(view.frame, view.model.labels, view.k, view.names, query)
+
+    @host.callback(
+        Output(PANEL.part_id("top-artists"), "children"),
+        Output(PANEL.part_id("top-genres"), "children"),
+        Output(PANEL.part_id("spanning"), "children"),
+        host.on_names(),
+        host.shown(),
+        prevent_initial_call=True,
+    )
+    def rename(names, shown):
+        """The tables' cluster names follow a rename; the tables are small, so their rows are sent again."""
+        if names_for(shown, names) is None:
+            return no_update, no_update, no_update
+        view = host.view(shown)
+        return top_artists(view), top_genres(view), spanning_table(view.model.breakdown.spanning_artists, view)
 
 
 PANEL = Panel(
@@ -126,4 +145,5 @@ PANEL = Panel(
     layout=layout,
     register=register,
     order=60,
+    patches_names=True,
 )

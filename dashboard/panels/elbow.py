@@ -1,21 +1,23 @@
-"""Elbow panel: inertia by k; clicking a point or choosing from the list makes that k active everywhere."""
+"""Elbow panel: inertia by k; clicking a point or choosing from the list makes that k active everywhere.
+
+The figure belongs to the run, not to a k: a k switch moves its "active" marker with a partial update
+and leaves the rest of the figure as it is.
+"""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, Patch, ctx, html
 
 from analysis.figures import elbow_figure
-from dashboard.ids import RUN_STATE
-from dashboard.panels.common import current_run, graph, run_figure
-from dashboard.panels.registry import Panel, RunView
+from dashboard.host import Panel, PanelHost, RunView
+from dashboard.panels.common import graph, run_figure
 
 
 def layout(view: RunView):
     sweep = view.result.sweep
     return html.Div(
         [
-            graph(PANEL.part_id("graph"),
-                  run_figure("elbow", view.result, view.k, lambda: elbow_figure(view.result, view.k))),
+            graph(PANEL.part_id("graph"), at_active_k(view)),
             dbc.Row(
                 [
                     dbc.Col(dbc.Label("Active k"), width="auto"),
@@ -24,6 +26,7 @@ def layout(view: RunView):
                             id=PANEL.part_id("k"),
                             options=[{"label": k_label(m.k, sweep), "value": str(m.k)} for m in sweep.metrics],
                             value=str(view.k),
+                            html_size=1,
                         ),
                         width="auto",
                     ),
@@ -45,25 +48,53 @@ def clicked_k(click: dict | None) -> int | None:
     return int(points[0]["x"]) if points else None
 
 
-def register(app, store) -> None:
-    @app.callback(
-        Output(RUN_STATE, "data", allow_duplicate=True),
+def run_elbow(view: RunView) -> dict:
+    return run_figure("elbow", view.result, lambda: elbow_figure(view.result, view.result.chosen_k))
+
+
+def at_active_k(view: RunView) -> dict:
+    """The run's elbow figure (built once per run) with its active-k marker on ``view.k``."""
+    figure = run_elbow(view)
+    marker = {**figure["data"][-1], **active_marker_fields(view)}
+    return {**figure, "data": [*figure["data"][:-1], marker]}
+
+
+def active_marker_fields(view: RunView) -> dict:
+    """The figure's last trace is the active-k marker."""
+    return {"x": [view.k], "y": [view.result.sweep.at(view.k).inertia], "name": f"active (k={view.k})"}
+
+
+def active_marker(view: RunView) -> Patch:
+    """Moves the active-k marker to ``view.k`` and leaves the rest of the figure as it is."""
+    patch = Patch()
+    last = len(run_elbow(view)["data"]) - 1  # Patch paths take no negative index
+    for key, value in active_marker_fields(view).items():
+        patch["data"][last][key] = value
+    return patch
+
+
+def register(host: PanelHost) -> None:
+    @host.callback(
+        host.state_output(),
         Input(PANEL.part_id("graph"), "clickData"),
         Input(PANEL.part_id("k"), "value"),
-        State(RUN_STATE, "data"),
+        host.run_state(),
         prevent_initial_call=True,
     )
     def choose_k(click, chosen, state):
         k = clicked_k(click) if ctx.triggered_id == PANEL.part_id("graph") else int(chosen)
-        return switch_k(store, state, k)
+        return host.with_k(state, k)
+
+    @host.callback(
+        Output(PANEL.part_id("graph"), "figure"),
+        Output(PANEL.part_id("k"), "value"),
+        host.on_view(),
+        prevent_initial_call=True,
+    )
+    def show_k(shown):
+        view = host.view(shown)
+        return active_marker(view), str(view.k)
 
 
-def switch_k(store, state: dict, k: int | None):
-    """The run state with ``k`` active (and its names' version), or no update for a k outside the sweep."""
-    run = current_run(store, state)
-    if k is None or k == run.k or k not in run.result.models:
-        return no_update
-    return {**state, "k": k, "names_version": store.get_names(run.run_id, k).version}
-
-
-PANEL = Panel(name="elbow", title="Elbow", needs=frozenset({"sweep"}), layout=layout, register=register, order=10)
+PANEL = Panel(name="elbow", title="Elbow", needs=frozenset({"sweep"}), layout=layout, register=register, order=10,
+              follows_k=False, patches_names=True)

@@ -1,18 +1,17 @@
 """Feature heatmap panel: cluster profiles as z-scores, cluster sizes, and one chosen feature's
-distribution per cluster in raw units."""
+distribution per cluster in raw units. A rename patches the names on the axes in place."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, Patch, dcc, html, no_update
 
-from analysis.figures import distribution_figure, heatmap_figure, sizes_figure
-from dashboard.ids import RUN_STATE
-from dashboard.panels.common import current_run, graph
-from dashboard.panels.registry import Panel, RunView
+from analysis.figures import distribution_figure, escape, heatmap_figure, sizes_figure, styled
+from dashboard.host import Panel, PanelHost, RunView, names_for
+from dashboard.panels.common import graph, renamed_traces
 
 
 def layout(view: RunView):
-    features = list(view.result.models[view.k].zscores.columns)
+    features = list(view.model.zscores.columns)
     feature = most_separating_feature(view)
     return html.Div(
         [
@@ -43,23 +42,43 @@ def layout(view: RunView):
 
 def most_separating_feature(view: RunView) -> str:
     """The feature whose cluster centres lie furthest apart: the first one worth looking at."""
-    zscores = view.result.models[view.k].zscores
+    zscores = view.model.zscores
     return str((zscores.max() - zscores.min()).idxmax())
 
 
-def register(app, store) -> None:
-    @app.callback(
+def renamed_axis(names: list[str]) -> Patch:
+    """The heatmap's and the sizes chart's cluster axis is their one trace's ``y``."""
+    patch = Patch()
+    patch["data"][0]["y"] = [escape(name) for name in names]
+    return patch
+
+
+def register(host: PanelHost) -> None:
+    @host.callback(
         Output(PANEL.part_id("distribution"), "figure"),
         Input(PANEL.part_id("feature"), "value"),
-        State(RUN_STATE, "data"),
+        host.shown(),
         prevent_initial_call=True,
     )
-    def show_feature(feature, state):
-        run = current_run(store, state)
-        dataset = store.get_dataset(run.dataset_id)
-        if dataset is None or feature not in run.result.models[run.k].zscores.columns:
+    def show_feature(feature, shown):
+        view = host.view(shown)
+        if feature not in view.model.zscores.columns:
             return no_update
-        return distribution_figure(run.result, dataset.frame, run.k, feature, run.names)
+        return styled(distribution_figure(view.result, view.frame, view.k, feature, view.names))
+
+    @host.callback(
+        Output(PANEL.part_id("heatmap"), "figure"),
+        Output(PANEL.part_id("sizes"), "figure"),
+        Output(PANEL.part_id("distribution"), "figure", allow_duplicate=True),
+        host.on_names(),
+        host.shown(),
+        prevent_initial_call=True,
+    )
+    def rename(names, shown):
+        renamed = names_for(shown, names)
+        if renamed is None:
+            return no_update, no_update, no_update
+        return renamed_axis(renamed), renamed_axis(renamed), renamed_traces(renamed)
 
 
 PANEL = Panel(
@@ -69,4 +88,5 @@ PANEL = Panel(
     layout=layout,
     register=register,
     order=40,
+    patches_names=True,
 )

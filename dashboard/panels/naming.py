@@ -14,11 +14,9 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from analysis.figures import cluster_colour
-from dashboard.ids import RUN_STATE
-from dashboard.names_io import names_io_controls, register_names_io
-from dashboard.panels.common import current_run
-from dashboard.panels.registry import Panel, RunView
-from analysis.names import MAX_NAME_LENGTH
+from analysis.limits import CLUSTER_NAME_MAX
+from dashboard.host import Panel, PanelHost, RunView, names_for, names_list
+from dashboard.panels.names_file import names_io_controls, register_names_io
 from dashboard.store import InvalidName, NameConflict, UnknownRun
 
 SHOWN_FEATURES = 3
@@ -33,16 +31,15 @@ def layout(view: RunView):
     total = int(model.sizes.sum()) or 1
     return html.Div(
         [
-            # "shown" is the version the page was drawn with and only draws the history; "base" is the
-            # version the next save builds on, moved on by a conflict. Kept apart because Dash holds a
-            # callback back behind any pending callback that writes one of its inputs.
-            dcc.Store(id=part("shown"), data=view.names_version),
+            # "base" is the version the next save builds on, moved on by a conflict or the team's names;
+            # "drawn" the names the fields were last given, so that a rename changes only its own field.
             dcc.Store(id=part("base"), data=view.names_version),
+            dcc.Store(id=part("drawn"), data={"names": names_list(view)}),
             html.Div(id=part("alert")),
             html.Div(names_io_controls(), className="mb-2"),
             *[cluster_row(view, cluster, int(model.sizes[cluster]), total) for cluster in range(view.k)],
             html.H6("Changes", className="mt-3"),
-            html.Div(id=part("history")),
+            html.Div(history_list(view.history), id=part("history")),
         ]
     )
 
@@ -71,7 +68,7 @@ def cluster_row(view: RunView, cluster: int, size: int, total: int) -> dbc.Card:
                         dbc.InputGroup(
                             [
                                 dbc.Input(id=part("name", cluster=cluster), value=view.names.get(cluster, ""),
-                                          maxlength=MAX_NAME_LENGTH, type="text"),
+                                          maxlength=CLUSTER_NAME_MAX, type="text"),
                                 dbc.Button("Save", id=part("save", cluster=cluster), color="primary"),
                             ]
                         ),
@@ -85,8 +82,8 @@ def cluster_row(view: RunView, cluster: int, size: int, total: int) -> dbc.Card:
     )
 
 
-def history_list(sheet) -> html.Div:
-    if not sheet.history:
+def history_list(history) -> html.Div:
+    if not history:
         return html.P("No names changed yet: the suggested names are in use.", className="text-muted small")
     return dbc.ListGroup(
         [
@@ -108,7 +105,7 @@ def history_list(sheet) -> html.Div:
                     className="align-items-center",
                 )
             )
-            for change in reversed(sheet.history)
+            for change in reversed(history)
         ],
         flush=True,
     )
@@ -122,20 +119,32 @@ def alert(message: str, colour: str) -> dbc.Alert:
     return dbc.Alert(message, color=colour, dismissable=True, className="mb-2")
 
 
-def register(app, store) -> None:
-    register_names_io(app, store)
+def register(host: PanelHost) -> None:
+    register_names_io(host)
 
-    @app.callback(
+    @host.callback(
         Output(part("history"), "children"),
-        Input(part("shown"), "data"),
-        State(RUN_STATE, "data"),
+        Output(part("base"), "data", allow_duplicate=True),
+        Output(part("name", cluster=ALL), "value"),
+        Output(part("drawn"), "data"),
+        host.on_names(),
+        host.shown(),
+        State(part("drawn"), "data"),
+        prevent_initial_call=True,
     )
-    def show_history(_base, state):
-        run = current_run(store, state)
-        return history_list(store.get_names(run.run_id, run.k))
+    def show_names(names, shown, drawn):
+        """The history, and each field whose saved name changed, follow the team's names; a field whose
+        cluster was not renamed keeps what the user typed in it."""
+        renamed = names_for(shown, names)
+        if renamed is None:
+            raise PreventUpdate
+        view = host.view(shown)
+        before = (drawn or {}).get("names") or renamed
+        fields = [name if name != before[cluster] else no_update for cluster, name in enumerate(renamed)]
+        return history_list(view.history), view.names_version, fields, {"names": renamed}
 
-    @app.callback(
-        Output(RUN_STATE, "data", allow_duplicate=True),
+    @host.callback(
+        host.state_output(),
         Output(part("alert"), "children"),
         Output(part("base"), "data"),
         Output(part("history"), "children", allow_duplicate=True),
@@ -145,7 +154,7 @@ def register(app, store) -> None:
         State(part("name", cluster=ALL), "value"),
         State(part("name", cluster=ALL), "id"),
         State(part("base"), "data"),
-        State(RUN_STATE, "data"),
+        host.run_state(),
         prevent_initial_call=True,
     )
     def change_names(_saves, _submits, _reverts, values, ids, base_version, state):
@@ -153,31 +162,32 @@ def register(app, store) -> None:
         if trigger is None or not ctx.triggered[0]["value"]:
             raise PreventUpdate  # the panel or its history being drawn, not a click
         typed = {item["cluster"]: value for item, value in zip(ids, values)}
-        return apply_change(store, state, dict(trigger), typed, base_version)
+        return apply_change(host, state, dict(trigger), typed, base_version)
 
 
-def apply_change(store, state: dict, trigger: dict, typed: dict[int, str | None], base_version: int):
+def apply_change(host: PanelHost, state: dict, trigger: dict, typed: dict[int, str | None], base_version: int):
     """Saves the name typed for the clicked cluster, or reverts the clicked change.
 
     Returns (run-state, alert, base version, history): the run state changes only when the names did,
-    so every panel redraws with them; a refusal leaves the page as it is and says why, and a conflict
+    so every panel shows them; a refusal leaves the page as it is and says why, and a conflict
     also shows the history that beat the user's save.
     """
-    run = current_run(store, state)
+    view = host.view(state)
+    store = host.store
     try:
         if trigger["part"] == "revert":
-            sheet = store.revert(run.run_id, run.k, trigger["version"], base_version)
+            sheet = store.revert(view.run_id, view.k, trigger["version"], base_version)
         else:
-            sheet = store.rename(run.run_id, run.k, trigger["cluster"], typed.get(trigger["cluster"]) or "",
+            sheet = store.rename(view.run_id, view.k, trigger["cluster"], typed.get(trigger["cluster"]) or "",
                                  base_version)
     except NameConflict as conflict:
         message = f"{conflict}. Save again to replace their name with yours."
-        return no_update, alert(message, "warning"), conflict.current.version, history_list(conflict.current)
+        return no_update, alert(message, "warning"), conflict.current.version, history_list(conflict.current.history)
     except (InvalidName, UnknownRun) as refused:
         return no_update, alert(str(refused), "danger"), no_update, no_update
-    if sheet.version == run.names_version:
+    if sheet.version == view.names_version:
         return no_update, alert("Nothing changed: that is already the name.", "info"), no_update, no_update
-    return {**state, "names_version": sheet.version}, None, sheet.version, no_update
+    return host.with_names_version(state, sheet.version), None, sheet.version, no_update
 
 
 PANEL = Panel(
@@ -187,4 +197,5 @@ PANEL = Panel(
     layout=layout,
     register=register,
     order=50,
+    patches_names=True,
 )

@@ -1,7 +1,7 @@
 """The playlist builder: filter a run's songs, order them, find songs like a picked one, export the list.
 
 The page holds only the filter values; every callback rebuilds the playlist from the results store,
-and the export buttons are links to server routes that stream the file (``dashboard.downloads``).
+and the export buttons are links to server routes that stream the file (``playlist_files``).
 """
 from __future__ import annotations
 
@@ -21,15 +21,14 @@ from analysis.playlist import (
     PlaylistError,
     PlaylistQuery,
 )
+from analysis.limits import PLAYLIST_DEFAULT_SONGS, PLAYLIST_MAX_SONGS, PLAYLIST_NAME_MAX
 from analysis.result import AUDIO_FEATURES
-from dashboard.downloads import DownloadError, PlaylistSource, download_href, playlist_href, register_downloads
-from dashboard.ids import RUN_STATE
-from dashboard.panels.registry import Panel, RunView
+from dashboard.host import Panel, PanelHost, RunView, names_for
+from dashboard.panels.playlist_files import SongTables, playlist_links, register_playlist_files
 
 NAME = "playlist"
 GRID_ROWS = 1_000  # rows sent to the table; the exports carry the whole playlist
 SEARCH_OPTIONS = 50
-DEFAULT_LIMIT = 50
 DEFAULT_PLAYLIST_NAME = "My playlist"
 TEXT_COLUMNS = ("name_song", "name_artists", "cluster_name", "genres", "release_date")
 
@@ -73,8 +72,11 @@ def _labelled(label: str, control, width: int = 4) -> dbc.Col:
 
 
 def _cluster_picker(names: dict[int, str]) -> dcc.Dropdown:
-    options = [{"label": f"{cluster} · {name}", "value": cluster} for cluster, name in sorted(names.items())]
-    return dcc.Dropdown(id=_id("clusters"), options=options, multi=True, placeholder="All clusters")
+    return dcc.Dropdown(id=_id("clusters"), options=cluster_options(names), multi=True, placeholder="All clusters")
+
+
+def cluster_options(names: dict[int, str]) -> list[dict]:
+    return [{"label": f"{cluster} · {name}", "value": cluster} for cluster, name in sorted(names.items())]
 
 
 def _search_picker(part: str, placeholder: str) -> dcc.Dropdown:
@@ -147,10 +149,12 @@ def _order_controls() -> list[dbc.Col]:
             md=3,
         ),
         _labelled(
-            "Size limit", dbc.Input(id=_id("limit"), type="number", min=1, max=100_000, step=1, value=DEFAULT_LIMIT), 2
+            f"Size limit (at most {PLAYLIST_MAX_SONGS:,})",
+            dbc.Input(id=_id("limit"), type="number", min=1, max=PLAYLIST_MAX_SONGS, step=1,
+                      value=PLAYLIST_DEFAULT_SONGS), 2
         ),
         _labelled(
-            "Playlist name", dbc.Input(id=_id("name"), type="text", maxLength=120, value=DEFAULT_PLAYLIST_NAME), 4
+            "Playlist name", dbc.Input(id=_id("name"), type="text", maxLength=PLAYLIST_NAME_MAX, value=DEFAULT_PLAYLIST_NAME), 4
         ),
     ]
 
@@ -196,14 +200,13 @@ def _grid(view: RunView) -> dag.AgGrid:
 
 
 def _export_buttons() -> html.Div:
-    def link(part: str, text: str, color: str = "primary") -> dbc.Button:
-        return dbc.Button(text, id=_id(part), href="", external_link=True, color=color, size="sm")
+    def link(part: str, text: str) -> dbc.Button:
+        return dbc.Button(text, id=_id(part), href="", external_link=True, color="primary", size="sm")
 
     return html.Div(
         [
             link("export-csv", "Export CSV"),
             link("export-uris", "Export Spotify URIs"),
-            link("export-dataset", "Export full dataset", "secondary"),
         ],
         className="d-flex flex-wrap gap-2 mt-2",
     )
@@ -252,7 +255,7 @@ def grid_rows(view, playlist: pd.DataFrame) -> list[dict]:
     """The table's rows: raw values, cluster names as text, at most ``GRID_ROWS``."""
     shown = playlist.head(GRID_ROWS)
     positions = shown["row"].to_numpy()
-    songs = view.dataset.frame.iloc[positions]
+    songs = view.frame.iloc[positions]
     distance = shown["seed_distance"] if shown["seed_distance"].notna().any() else shown["centre_distance"]
     table = pd.DataFrame(
         {
@@ -280,9 +283,9 @@ def _count_text(total: int, like_song: str | None) -> str:
     return text
 
 
-def register(app, store) -> None:
-    source = PlaylistSource(store)
-    register_downloads(app, source)
+def register(host: PanelHost) -> None:
+    tables = SongTables()
+    register_playlist_files(host, tables)
 
     controls = {
         "clusters": Input(_id("clusters"), "value"),
@@ -299,53 +302,50 @@ def register(app, store) -> None:
         "like_row": Input(_id("like-row"), "data"),
         "within_cluster": Input(_id("within-cluster"), "value"),
         "name": Input(_id("name"), "value"),
-        "state": Input(RUN_STATE, "data"),
+        "names": host.on_names(),  # the grid shows cluster names
     }
     context = {
         "years_bounds": (State(_id("years"), "min"), State(_id("years"), "max")),
         "popularity_bounds": (State(_id("popularity"), "min"), State(_id("popularity"), "max")),
         "feature_bounds": State(_id("feature-bounds"), "data"),
+        "shown": host.shown(),
     }
 
-    @app.callback(
+    @host.callback(
         output={
             "rows": Output(_id("grid"), "rowData"),
             "count": Output(_id("count"), "children"),
             "message": Output(_id("message"), "children"),
             "csv": Output(_id("export-csv"), "href"),
             "uris": Output(_id("export-uris"), "href"),
-            "dataset": Output(_id("export-dataset"), "href"),
+            "clusters": Output(_id("clusters"), "options"),
         },
         inputs=controls,
         state=context,
     )
     def show_playlist(**values):
-        state = values.pop("state") or {}
-        if not state.get("run_id"):
-            return _empty("choose a dataset and run the analysis first")
-        run_id, k = state["run_id"], int(state["k"])
-        dataset_href = download_href(app, "dataset.csv", run_id, k)
+        names, shown = values.pop("names"), values.pop("shown")
+        view = host.view(shown)
         try:
-            view = source.view(run_id, k)
             query = query_from_controls(values)
-            playlist = view.playlist(query)
-        except (PlaylistError, DownloadError) as error:
-            return {**_empty(str(error)), "dataset": dataset_href}
+            playlist = tables.playlist(view, query)
+        except PlaylistError as error:
+            return _empty(str(error))
         like_song = _song_title(view, query.like_row)
         name = (values["name"] or "").strip() or DEFAULT_PLAYLIST_NAME
+        renamed = names_for(shown, names) is not None
         return {
             "rows": grid_rows(view, playlist),
             "count": _count_text(len(playlist), like_song),
             "message": None,
-            "csv": playlist_href(app, "playlist.csv", run_id, k, query, name),
-            "uris": playlist_href(app, "playlist.txt", run_id, k, query, name),
-            "dataset": dataset_href,
+            **playlist_links(host, view, query, name),
+            "clusters": cluster_options(view.names) if renamed else no_update,
         }
 
     for vocabulary in ("genres", "artists"):
-        _register_search(app, source, vocabulary)
+        _register_search(host, tables, vocabulary)
 
-    @app.callback(
+    @host.callback(
         Output(_id("feature-range"), "min"),
         Output(_id("feature-range"), "max"),
         Output(_id("feature-range"), "step"),
@@ -360,11 +360,11 @@ def register(app, store) -> None:
         low, high, step = bounds[feature]
         return low, high, step, [low, high], low == high
 
-    @app.callback(Output(_id("like"), "disabled"), Input(_id("grid"), "selectedRows"))
+    @host.callback(Output(_id("like"), "disabled"), Input(_id("grid"), "selectedRows"))
     def like_enabled(selected):
         return not selected
 
-    @app.callback(
+    @host.callback(
         Output(_id("like-row"), "data"),
         Output(_id("order"), "value"),
         Output(_id("unlike"), "disabled"),
@@ -379,21 +379,16 @@ def register(app, store) -> None:
         return None, ORDER_CENTRE, True
 
 
-def _register_search(app, source: PlaylistSource, vocabulary: str) -> None:
+def _register_search(host: PanelHost, tables: SongTables, vocabulary: str) -> None:
     """Offer the ``SongTable`` vocabulary (``genres`` or ``artists``) that matches the typed text."""
-    @app.callback(
+    @host.callback(
         Output(_id(vocabulary), "options"),
         Input(_id(vocabulary), "search_value"),
         State(_id(vocabulary), "value"),
-        State(RUN_STATE, "data"),
+        host.shown(),
     )
-    def search(typed, chosen, state):
-        if not state or not state.get("run_id"):
-            return no_update
-        try:
-            values = getattr(source.view(state["run_id"], int(state["k"])).songs, vocabulary)
-        except DownloadError:
-            return []
+    def search(typed, chosen, shown):
+        values = getattr(tables.of(host.view(shown)), vocabulary)
         return [{"label": v, "value": v} for v in _matches(values, typed, chosen or [])]
 
 
@@ -412,7 +407,7 @@ def _matches(vocabulary: np.ndarray, typed: str | None, chosen: list[str]) -> li
 def _song_title(view, row: int | None) -> str | None:
     if row is None:
         return None
-    song = view.dataset.frame.iloc[row]
+    song = view.frame.iloc[row]
     return f"“{song['name_song']}” by {song['name_artists']}"
 
 
@@ -423,7 +418,7 @@ def _empty(message: str) -> dict:
         "message": dbc.Alert(message, color="warning", className="py-1 px-2 mb-0"),
         "csv": "",
         "uris": "",
-        "dataset": "",
+        "clusters": no_update,
     }
 
 
@@ -434,4 +429,5 @@ PANEL = Panel(
     layout=layout,
     register=register,
     order=70,
+    patches_names=True,
 )

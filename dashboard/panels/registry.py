@@ -1,20 +1,20 @@
-"""The panel contract and the list of panels the shell draws.
+"""The list of panels the shell draws.
 
-Built-in panels are loaded exactly like third-party ones: each is a module exporting ``PANEL``.
-Outside packages add theirs through the entry-point group ``amc.panels`` (the entry point
-names an object that is a ``Panel``).
+Built-in panels are loaded exactly like third-party ones: each is a module exporting ``PANEL`` (a
+``dashboard.host.Panel``). Outside packages add theirs through the entry-point group ``amc.panels``
+(the entry point names the ``Panel`` object). A plug-in that cannot be loaded becomes a failed
+panel: a card naming the plug-in and its error, while the rest of the dashboard works.
 """
 from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass, field
+import re
 from importlib.metadata import entry_points
-from typing import Any, Callable
 
-import pandas as pd
+import dash_bootstrap_components as dbc
 
-from analysis.result import RunResult
+from dashboard.host import Panel
 
 log = logging.getLogger(__name__)
 
@@ -28,38 +28,19 @@ BUILTIN_PANEL_MODULES: tuple[str, ...] = (
     "dashboard.panels.artists",
     "dashboard.panels.playlist",
 )
-
-# Parts of a run a panel may need; the shell shows a placeholder when the current run lacks one.
-RUN_PARTS = frozenset({"sweep", "models", "pca", "breakdown", "dataset"})
+FAILED_ORDER = 1_000  # failed plug-ins come last
 
 
-@dataclass(frozen=True)
-class RunView:
-    """What a panel's layout reads: one stored run seen at one k, with the team's names."""
+def failed_panel(source: str, error: BaseException | str, name: str | None = None) -> Panel:
+    """A panel that only says ``source`` failed and why; it is drawn like any other panel."""
+    reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    message = f"The panel plug-in {source} failed: {reason}"
 
-    result: RunResult
-    k: int
-    names: dict[int, str]  # cluster -> display name (saved by the team, else suggested)
-    frame: pd.DataFrame | None = None  # Dataset.frame, for hovers and per-song views
-    names_version: int = 0
+    def layout(_view):
+        return dbc.Alert(message, color="danger", class_name="amc-alert mb-0")
 
-
-@dataclass(frozen=True)
-class Panel:
-    name: str  # slug, used in component ids: {"panel": name, "part": ...}
-    title: str
-    needs: frozenset[str]
-    layout: Callable[[RunView], Any]  # pure: RunView -> Dash component
-    register: Callable[[Any, Any], None] | None = None  # (app, store) -> None, called once at start-up
-    order: int = field(default=100)
-
-    def __post_init__(self) -> None:
-        unknown = set(self.needs) - RUN_PARTS
-        if unknown:
-            raise ValueError(f"panel {self.name!r} needs unknown part(s) {sorted(unknown)}; known: {sorted(RUN_PARTS)}")
-
-    def part_id(self, part: str) -> dict[str, str]:
-        return {"panel": self.name, "part": part}
+    slug = name or "failed-" + re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")
+    return Panel(name=slug, title=f"{source} (failed)", needs=frozenset(), layout=layout, order=FAILED_ORDER)
 
 
 def builtin_panels() -> list[Panel]:
@@ -69,24 +50,27 @@ def builtin_panels() -> list[Panel]:
 def plugin_panels() -> list[Panel]:
     found = []
     for entry in entry_points(group=ENTRY_POINT_GROUP):
+        source = f"{entry.name} ({entry.value})"
         try:
             panel = entry.load()
-        except Exception:  # a broken plugin must not take the dashboard down
-            log.exception("panel plug-in %s could not be loaded", entry.name)
+        except Exception as error:  # a broken plug-in must not take the dashboard down
+            log.exception("panel plug-in %s could not be loaded", source)
+            found.append(failed_panel(source, error))
             continue
         if isinstance(panel, Panel):
             found.append(panel)
         else:
-            log.error("panel plug-in %s is a %s, not a Panel", entry.name, type(panel).__name__)
+            log.error("panel plug-in %s is a %s, not a Panel", source, type(panel).__name__)
+            found.append(failed_panel(source, f"it is a {type(panel).__name__}, not a Panel"))
     return found
 
 
 def load_panels(extra: list[Panel] | tuple[Panel, ...] = ()) -> list[Panel]:
-    """Built-ins, then plug-ins, then ``extra``; a later panel with a taken name is refused."""
+    """Built-ins, then plug-ins, then ``extra``, in their ``order``; a later panel with a taken name is refused."""
     panels: dict[str, Panel] = {}
     for panel in [*builtin_panels(), *plugin_panels(), *extra]:
         if panel.name in panels:
             log.error("panel name %r is taken; the later one is ignored", panel.name)
             continue
         panels[panel.name] = panel
-    return list(panels.values())
+    return sorted(panels.values(), key=lambda panel: panel.order)

@@ -4,9 +4,7 @@ An upload goes through ``store.rename`` one cluster at a time, based on the vers
 showed, so a name someone else changed meanwhile is refused with the usual conflict message and
 every applied name appears in the history.
 
-An upload that changes names redraws the whole panel area, controls included, so its outcome is kept
-in the tab's session storage and shown again by the redrawn controls while the names are still the
-version the upload left.
+The names reach every panel as partial updates, so the panel and its message stay where they are.
 """
 from __future__ import annotations
 
@@ -18,9 +16,11 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from analysis.export import safe_filename
 from analysis.names import MAX_NAMES_FILE_CHARS, NamesFileError, names_file_text, parse_names_file
-from dashboard.downloads import DOWNLOAD_PREFIX, DownloadError, attachment, download_href, requested_run
-from dashboard.ids import RUN_STATE
-from dashboard.store import InvalidName, NameConflict, NameSheet, UnknownRun
+from dashboard.exports import attachment
+from dashboard.host import PanelHost, RunView
+from dashboard.store import InvalidName, NameConflict, NameSheet
+
+NAMES_ROUTE = "names.json"
 
 
 def _id(part: str) -> str:
@@ -41,7 +41,7 @@ def names_io_controls() -> html.Div:
                 max_size=4 * MAX_NAMES_FILE_CHARS,
             ),
             html.Div(id=_id("message"), role="status", className="small"),
-            dcc.Store(id=_id("outcome"), storage_type="session"),
+            dcc.Store(id=_id("outcome")),
         ],
         className="d-flex flex-wrap align-items-center gap-2",
     )
@@ -89,67 +89,56 @@ def apply_names_file(store, run_id: str, k: int, base_version: int, text: str | 
     return sheet, summary
 
 
-def register_names_io(app, store) -> None:
-    base = app.config.routes_pathname_prefix + DOWNLOAD_PREFIX
-
-    @app.server.route(base + "names.json", endpoint="amc_names_json")
+def register_names_io(host: PanelHost) -> None:
     def names_json():
-        try:
-            run_id, k = requested_run()
-            names = store.get_names(run_id, k).names
-        except DownloadError as error:
-            return f"{error}\n", error.status, {"Content-Type": "text/plain; charset=utf-8"}
-        except UnknownRun as error:
-            return f"{error}\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
-        filename = safe_filename(f"names-{run_id}-k{k}", "json")
-        return attachment(names_file_text(run_id, k, names), filename, "application/json")
+        view = host.requested_view(songs=False)
+        filename = safe_filename(f"names-{view.run_id}-k{view.k}", "json")
+        return attachment(names_file_text(view.run_id, view.k, view.names), filename, "application/json")
 
-    @app.callback(Output(_id("download"), "href"), Input(RUN_STATE, "data"))
-    def download_link(state):
-        if not state or not state.get("run_id"):
-            return ""
-        return download_href(app, "names.json", state["run_id"], state["k"])
+    host.route(NAMES_ROUTE, names_json)
 
-    @app.callback(
+    @host.callback(Output(_id("download"), "href"), host.on_view())
+    def download_link(shown):
+        view = host.view(shown)
+        return host.href(NAMES_ROUTE, run=view.run_id, k=view.k)
+
+    @host.callback(
         Output(_id("outcome"), "data"),
-        Output(RUN_STATE, "data", allow_duplicate=True),
+        host.state_output(),
         Input(_id("upload"), "contents"),
         State(_id("upload"), "filename"),
-        State(RUN_STATE, "data"),
+        host.run_state(),
         prevent_initial_call=True,
     )
     def upload(contents, filename, state):
-        if not contents or not state or not state.get("run_id"):
+        if not contents:
             return no_update, no_update
+        view = host.view(state)
         source = filename or "uploaded file"
-        version = state.get("names_version", 0)
+        version = view.names_version
         try:
             data = base64.b64decode(contents.partition(",")[2], validate=True)
-            sheet, summary = apply_names_file(store, state["run_id"], state["k"], version, data, source)
+            sheet, summary = apply_names_file(host.store, view.run_id, view.k, version, data, source)
         except binascii.Error:
-            return _outcome(state, version, f"{source}: the upload arrived damaged; try again", "danger"), no_update
+            return _outcome(view, version, f"{source}: the upload arrived damaged; try again", "danger"), no_update
         except NamesFileError as error:
-            return _outcome(state, version, str(error), "danger"), no_update
+            return _outcome(view, version, str(error), "danger"), no_update
         except NamesUploadConflict as error:
-            # Show the other person's names at once: the page redraws from the newer version.
+            # Show the other person's names at once: the page follows the newer version.
             current = error.conflict.current.version
-            return _outcome(state, current, f"{source}: {error}", "danger"), {**state, "names_version": current}
-        return _outcome(state, sheet.version, summary, "success"), {**state, "names_version": sheet.version}
+            return _outcome(view, current, f"{source}: {error}", "danger"), host.with_names_version(state, current)
+        return _outcome(view, sheet.version, summary, "success"), host.with_names_version(state, sheet.version)
 
-    @app.callback(Output(_id("message"), "children"), Input(_id("outcome"), "data"), State(RUN_STATE, "data"))
-    def show_outcome(outcome, state):
-        if not outcome or not state or _view_key(outcome) != _view_key(state):
+    @host.callback(Output(_id("message"), "children"), Input(_id("outcome"), "data"))
+    def show_outcome(outcome):
+        if not outcome:
             return None
         return _alert(outcome["text"], outcome["color"])
 
 
-def _outcome(state: dict, names_version: int, text: str, color: str) -> dict:
+def _outcome(view: RunView, names_version: int, text: str, color: str) -> dict:
     """An upload's message, tied to the view and names version it leaves the page at."""
-    return {"run_id": state["run_id"], "k": state["k"], "names_version": names_version, "text": text, "color": color}
-
-
-def _view_key(state: dict) -> tuple:
-    return state.get("run_id"), state.get("k"), state.get("names_version", 0)
+    return {"run_id": view.run_id, "k": view.k, "names_version": names_version, "text": text, "color": color}
 
 
 def _alert(text: str, color: str) -> dbc.Alert:

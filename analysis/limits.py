@@ -1,0 +1,11 @@
+"""Every limit a user can meet, defined once: the checks and the dashboard's controls both read these."""
+
+K_LOWEST = 2  # a clustering of one group says nothing
+K_HIGHEST = 50  # past this a sweep costs minutes and the names stop meaning anything
+SEED_HIGHEST = 2**31 - 1  # what numpy's legacy seeding accepts
+
+CLUSTER_NAME_MAX = 60  # characters; long enough for "Late-night acoustic covers", short enough for a legend
+
+PLAYLIST_MAX_SONGS = 100_000
+PLAYLIST_DEFAULT_SONGS = 50
+PLAYLIST_NAME_MAX = 120  # characters of a playlist's name, which also names its file

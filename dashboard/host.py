@@ -1,0 +1,292 @@
+"""The panel contract and the host: the one way a panel, built-in or plug-in, reaches the dashboard's shell.
+
+A panel is a module exporting ``PANEL = Panel(...)``. The shell hands ``register`` a ``PanelHost`` bound
+to that panel, as datasette hands its plug-ins the ``datasette`` object; the host gives the run state
+as callback inputs, resolves it to a ``RunView`` with one set of failure rules, changes the active k
+or the names version, and serves the panel's data routes under the app's URL prefix.
+
+The browser keeps ids only. What it holds for the host:
+
+- ``run-state``: ``{dataset_id, run_id, k, names_version}``, the whole view, also written to the link;
+- per panel, ``host.on_view()``: ``{dataset_id, run_id, k}`` while the panel is on screen, so nothing
+  off screen is drawn or updated for a k it is not showing;
+- ``host.on_names()``: ``{run_id, k, version, names}``, the team's current names, which a panel puts
+  where it shows them with partial updates (``dash.Patch``) instead of drawing again.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+from dash import Input, Output, State
+
+from analysis.dataset import Dataset
+from analysis.result import ClusterModel, RunResult
+
+log = logging.getLogger(__name__)
+
+RUN_STATE = "run-state"
+NAMES = "run-names"
+# Parts of a run a panel may need; the shell shows why a panel cannot be drawn when the run lacks one.
+RUN_PARTS = frozenset({"sweep", "models", "pca", "breakdown", "dataset"})
+# Every route of the host lives under this path of the app, each namespace (a panel's name) in its own folder.
+ROUTE_ROOT = "_amc/"
+MAX_RUN_ID_CHARS = 64
+
+
+class ViewUnavailable(Exception):
+    """The run state names nothing that can be shown; the message is one line for the panel."""
+
+
+class RouteError(Exception):
+    """A data route that cannot answer; ``status`` is the HTTP status, the message one line for the user."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One stored run seen at one k, with the team's names: everything a panel draws from."""
+
+    result: RunResult
+    k: int
+    names: dict[int, str]  # cluster -> display name (saved by the team, else suggested)
+    names_version: int = 0
+    dataset: Dataset | None = None  # None once the store no longer holds the run's songs
+    history: tuple = ()  # the names' NameChange records, oldest first
+
+    @property
+    def run_id(self) -> str:
+        return self.result.run_id
+
+    @property
+    def model(self) -> ClusterModel:
+        return self.result.models[self.k]
+
+    @property
+    def frame(self):
+        """The songs as the loader typed them (``Dataset.frame``), or None when they are no longer stored."""
+        return self.dataset.frame if self.dataset is not None else None
+
+
+def resolve_view(store, state: dict | None, songs: bool = False) -> RunView:
+    """The one reading of a run state ``{run_id, k, ...}``: raises ``ViewUnavailable`` with the reason.
+
+    ``songs``: the caller needs the run's songs, so a run whose dataset is gone is unavailable too.
+    """
+    run_id = (state or {}).get("run_id")
+    if not run_id:
+        raise ViewUnavailable("no run yet: pick the data, set the parameters and press Run")
+    result = store.get_run(str(run_id))
+    if result is None:
+        raise ViewUnavailable(f"no stored run has the id {run_id!r}; it may have been made on another server")
+    k = _whole(state.get("k"), result.chosen_k)
+    if k not in result.models:
+        raise ViewUnavailable(f"run {run_id} has no k={k}; its sweep covers k={min(result.models)}–{max(result.models)}")
+    dataset = store.get_dataset(result.dataset_id)
+    if songs and dataset is None:
+        raise ViewUnavailable(f"the songs of {result.dataset_name} are no longer stored; load the file again to see them")
+    sheet = store.get_names(result.run_id, k)
+    return RunView(result=result, k=k, names=sheet.names, names_version=sheet.version, dataset=dataset,
+                   history=sheet.history)
+
+
+def _whole(value, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ViewUnavailable(f"k={value!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the dashboard.
+
+    ``layout(view)`` draws the panel for a view and must be pure. The shell draws it when the panel is
+    first shown, again when the run changes and, when ``follows_k``, when the active k changes (a panel
+    that keeps k-independent figures sets it False and updates its k-dependent parts from
+    ``host.on_view()``). When ``patches_names`` the panel puts renamed clusters in place itself
+    (``host.on_names()``); otherwise the shell draws it again after a rename.
+    ``scripts`` and ``stylesheets`` are files beside the panel's module that the page loads.
+    """
+
+    name: str  # slug, used in component ids ({"panel": name, "part": ...}) and route folders
+    title: str
+    needs: frozenset[str]
+    layout: Callable[[RunView], Any]
+    register: Callable[["PanelHost"], None] | None = None  # called once at start-up
+    order: int = 100
+    follows_k: bool = True
+    patches_names: bool = False
+    scripts: tuple[Path, ...] = ()
+    stylesheets: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"panel name {self.name!r} must be a slug: letters, digits, '-' and '_'")
+        unknown = set(self.needs) - RUN_PARTS
+        if unknown:
+            raise ValueError(f"panel {self.name!r} needs unknown part(s) {sorted(unknown)}; known: {sorted(RUN_PARTS)}")
+        for path in (*self.scripts, *self.stylesheets):
+            if not Path(path).is_file():
+                raise ValueError(f"panel {self.name!r} ships {path}, which does not exist")
+
+    def part_id(self, part: str, **keys) -> dict:
+        return {"panel": self.name, "part": part, **keys}
+
+
+def view_store_id(panel_name: str) -> dict:
+    return {"host": "view", "panel": panel_name}
+
+
+def status_id(panel_name: str) -> dict:
+    return {"host": "status", "panel": panel_name}
+
+
+@dataclass
+class PanelHost:
+    """What one panel may use of the shell; built by the shell, one per panel (or per shell namespace)."""
+
+    app: dash.Dash
+    store: Any  # dashboard.store.ResultsStore
+    namespace: str  # the panel's name
+    needs_songs: bool = False  # the panel needs the run's dataset: a view without it is unavailable
+
+    # run state
+
+    def on_view(self) -> Input:
+        """Fires with ``{dataset_id, run_id, k}`` when the panel is shown at a new run or k."""
+        return Input(view_store_id(self.namespace), "data")
+
+    def on_names(self) -> Input:
+        """Fires with ``{run_id, k, version, names: [name of cluster 0, ...]}`` when the names change."""
+        return Input(NAMES, "data")
+
+    def shown(self) -> State:
+        """What ``on_view`` last gave, as a callback's State: the run and k the panel shows."""
+        return State(view_store_id(self.namespace), "data")
+
+    def run_state(self) -> State:
+        """The whole run state ``{dataset_id, run_id, k, names_version}`` as a callback's State."""
+        return State(RUN_STATE, "data")
+
+    def state_output(self) -> Output:
+        """The output through which a panel changes the active k or the names version (see ``with_k``)."""
+        return Output(RUN_STATE, "data", allow_duplicate=True)
+
+    def view(self, state: dict | None, songs: bool | None = None) -> RunView:
+        """The view a run state names; raises ``ViewUnavailable``, which ``host.callback`` shows in the panel.
+
+        ``songs`` defaults to whether the panel needs the dataset.
+        """
+        return resolve_view(self.store, state, songs=self.needs_songs if songs is None else songs)
+
+    def with_k(self, state: dict, k: int | None):
+        """The run state with ``k`` active and its names' version, or ``no_update`` for the shown or an unknown k."""
+        view = self.view(state)
+        if k is None or k == view.k or k not in view.result.models:
+            return dash.no_update
+        return {**state, "k": int(k), "names_version": self.store.get_names(view.run_id, int(k)).version}
+
+    @staticmethod
+    def with_names_version(state: dict, version: int):
+        """The run state after the names changed to ``version`` (``no_update`` when they did not)."""
+        if state.get("names_version") == version:
+            return dash.no_update
+        return {**state, "names_version": version}
+
+    # callbacks
+
+    def callback(self, *args, **kwargs):
+        """``app.callback`` whose ``ViewUnavailable`` becomes a message in the panel, not an error."""
+
+        def decorate(function):
+            @wraps(function)
+            def guarded(*values, **named):
+                try:
+                    return function(*values, **named)
+                except ViewUnavailable as unavailable:
+                    dash.set_props(status_id(self.namespace), {"children": unavailable_alert(str(unavailable))})
+                    return dash.no_update
+
+            return self.app.callback(*args, **kwargs)(guarded)
+
+        return decorate
+
+    def clientside_callback(self, function, *args, **kwargs) -> None:
+        self.app.clientside_callback(function, *args, **kwargs)
+
+    # routes
+
+    def route(self, path: str, handler: Callable[[], Any]) -> None:
+        """Serve ``handler()`` (a Flask response, bytes or text) at ``href(path)``; ``RouteError`` becomes
+        a one-line plain-text answer with its status."""
+        rule = self.app.config.routes_pathname_prefix + self._path(path)
+        endpoint = f"amc_{self.namespace}_{path}".replace(".", "_").replace("/", "_")
+
+        def answer():
+            try:
+                return handler()
+            except RouteError as error:
+                return flask.Response(f"{error}\n", status=error.status, mimetype="text/plain")
+
+        self.app.server.add_url_rule(rule, endpoint=endpoint, view_func=answer)
+
+    def href(self, path: str, **query) -> str:
+        """The link of a route as the browser must ask for it, with the app's URL prefix."""
+        link = self.app.config.requests_pathname_prefix + self._path(path)
+        return link + ("?" + urlencode(query) if query else "")
+
+    def _path(self, path: str) -> str:
+        return f"{ROUTE_ROOT}{self.namespace}/{path.lstrip('/')}"
+
+    def requested_view(self, songs: bool = True) -> RunView:
+        """The view a route's ``?run=<id>&k=<k>`` names, or ``RouteError`` (400 for a malformed link, else 404)."""
+        args = flask.request.args
+        run_id, k_text = args.get("run", ""), args.get("k", "")
+        if not run_id or len(run_id) > MAX_RUN_ID_CHARS or not run_id.isalnum():
+            raise RouteError(400, "the link names no valid run (?run=<run id>)")
+        if not (k_text.isascii() and k_text.isdigit()) or len(k_text) > 3:
+            raise RouteError(400, f"the link's k={k_text!r} is not a whole number")
+        try:
+            return resolve_view(self.store, {"run_id": run_id, "k": int(k_text)}, songs=songs)
+        except ViewUnavailable as unavailable:
+            raise RouteError(404, str(unavailable)) from None
+
+
+def unavailable_alert(message: str) -> dbc.Alert:
+    return dbc.Alert(message, color="warning", class_name="amc-alert mb-2")
+
+
+def names_list(view: RunView) -> list[str]:
+    return [view.names.get(cluster, f"Cluster {cluster}") for cluster in range(view.k)]
+
+
+def names_data(view: RunView) -> dict:
+    """What ``host.on_names()`` carries."""
+    return {"run_id": view.run_id, "k": view.k, "version": view.names_version, "names": names_list(view)}
+
+
+def names_for(shown: dict | None, names: dict | None) -> list[str] | None:
+    """The names a rename brings to a panel showing ``shown`` (its ``on_view`` data), or None when they
+    belong to another run or k than the panel shows."""
+    if not shown or not names or (names.get("run_id"), names.get("k")) != (shown.get("run_id"), shown.get("k")):
+        return None
+    return list(names["names"])
+
+
+def asset_files(panels: Iterable[Panel]) -> list[tuple[str, Path]]:
+    """(panel name, file) of every script and stylesheet the panels ship."""
+    return [(panel.name, Path(path)) for panel in panels for path in (*panel.scripts, *panel.stylesheets)]

@@ -1,0 +1,53 @@
+// The PCA scatter arrives by its own route (dashboard/panels/pca.py): fetched once per run and k, kept
+// by the browser's cache. Names travel apart from it: a rename patches the traces' names in place.
+(function () {
+    function unavailable(message) {
+        // Plotly reads annotation text as HTML: the server's message is shown as text.
+        return {
+            data: [],
+            layout: {
+                height: 560,
+                xaxis: {visible: false},
+                yaxis: {visible: false},
+                annotations: [{text: "The songs could not be drawn: " + escaped(message), showarrow: false,
+                               xref: "paper", yref: "paper"}],
+            },
+        };
+    }
+
+    function escaped(text) {
+        return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    }
+
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        amc_pca: {
+            draw: async function (source, names) {
+                if (!source || !source.url) {
+                    return window.dash_clientside.no_update;
+                }
+                const answer = await fetch(source.url, {credentials: "same-origin"});
+                if (!answer.ok) {
+                    return unavailable((await answer.text()).trim());
+                }
+                const figure = await answer.json();
+                // A rename made while the songs travelled is already in the names store.
+                const current = names && names.run_id === source.run_id && names.k === source.k
+                    ? names.names : source.names;
+                figure.data.forEach((trace, cluster) => {
+                    trace.name = escaped(current[cluster]);
+                });
+                return figure;
+            },
+            rename: function (names, source, figure) {
+                // Only names of the run and k this scatter shows, once its songs are drawn.
+                if (!names || !source || !figure || names.run_id !== source.run_id || names.k !== source.k
+                    || (figure.data || []).length !== names.names.length) {
+                    return window.dash_clientside.no_update;
+                }
+                const patch = new window.dash_clientside.Patch();
+                names.names.forEach((name, cluster) => patch.assign(["data", cluster, "name"], escaped(name)));
+                return patch.build();
+            },
+        },
+    });
+})();
