@@ -343,7 +343,8 @@ def panel_area(shell: Shell):
     first = shell.first_panel
     return html.Div(
         [
-            dbc.Tabs([dbc.Tab(label=panel.title, tab_id=panel.name) for panel in shell.panels], id=ids.PANEL_TABS,
+            dbc.Tabs([dbc.Tab(label=panel.title, tab_id=panel.name, label_class_name=f"amc-tab-{panel.name}")
+                      for panel in shell.panels], id=ids.PANEL_TABS,
                      active_tab=first, class_name="amc-tabs"),
             *[panel_card(panel, hidden=panel.name != first) for panel in shell.panels],
         ],

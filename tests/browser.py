@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +180,19 @@ def visible(driver, selector: str, timeout: float = 30) -> WebElement:
 def _shown(driver, selector: str) -> WebElement | None:
     found = [e for e in driver.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()]
     return found[0] if found else None
+
+
+def with_panel(url: str, panel: str) -> str:
+    """The same link opened on another panel's tab."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "panel"] + [("panel", panel)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def show_panel(driver, panel: str) -> WebElement:
+    """Click the panel's tab, as a user would, and return its card once it is on screen."""
+    click(driver, driver.find_element(By.CSS_SELECTOR, f"#panel-tabs .amc-tab-{panel}"))
+    return visible(driver, f"#panel-card-{panel}")
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def dash_call(app, output: str, trigger: str, values: dict[str, object], client=
     info = app.callback_map[key]
     parsed = split_callback_id(key)
     targets = parsed if isinstance(parsed, list) else [parsed]
-    outputs = [{"id": t["id"], "property": clean_property_name(t["property"])} for t in targets]
+    outputs = [{"id": _component_id(t["id"]), "property": clean_property_name(t["property"])} for t in targets]
     body = {
         "output": key,
         "outputs": outputs if isinstance(parsed, list) else outputs[0],
@@ -52,4 +52,10 @@ def dash_call(app, output: str, trigger: str, values: dict[str, object], client=
 
 
 def _with_value(dep: dict, values: dict[str, object]) -> dict:
-    return {"id": dep["id"], "property": dep["property"], "value": values.get(f"{dep['id']}.{dep['property']}")}
+    return {"id": _component_id(dep["id"]), "property": dep["property"],
+            "value": values.get(f"{dep['id']}.{dep['property']}")}
+
+
+def _component_id(text: str):
+    """A dict id travels as an object, as the renderer sends it; the callback map holds it as JSON."""
+    return json.loads(text) if text.startswith("{") else text

@@ -8,13 +8,23 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser import app_server, chromium, click, demo_run_url, downloaded, visible, wait_for  # noqa: F401 (fixtures)
+from browser import (  # noqa: F401 (fixtures)
+    app_server,
+    chromium,
+    click,
+    demo_run_url,
+    downloaded,
+    visible,
+    wait_for,
+    with_panel,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from analysis.export import safe_filename
 from analysis.playlist import PlaylistQuery, nearest_songs
-from dashboard.downloads import PlaylistSource
+from dashboard.host import PanelHost, RunView
+from dashboard.panels.playlist_files import SongTables
 from dashboard.store import ResultsStore
 
 pytestmark = pytest.mark.browser
@@ -27,12 +37,24 @@ def part(name: str) -> str:
     return f"[id='{{\"panel\":\"playlist\",\"part\":\"{name}\"}}']"
 
 
+class StoredPlaylist:
+    """The run as the server stores it, to compute what the page must show."""
+
+    def __init__(self, view: RunView) -> None:
+        self.view, self.tables = view, SongTables()
+        self.names, self.dataset, self.model = view.names, view.dataset, view.model
+        self.songs = self.tables.of(view)
+
+    def playlist(self, query: PlaylistQuery):
+        return self.tables.playlist(self.view, query)
+
+
 @pytest.fixture(scope="module")
 def stored(app_server, demo_run_url):
-    """The run as the server stores it, to compute what the page must show."""
     link = parse_qs(urlparse(demo_run_url).query)
     store = ResultsStore.open(app_server.cache_dir / "store")
-    return PlaylistSource(store).view(link["run"][0], int(link["k"][0]))
+    host = PanelHost(None, store, "playlist")
+    return StoredPlaylist(host.view({"run_id": link["run"][0], "k": int(link["k"][0])}, songs=True))
 
 
 @pytest.fixture
@@ -43,7 +65,7 @@ def downloads(tmp_path) -> Path:
 @pytest.fixture
 def page(demo_run_url, downloads):
     with chromium(download_dir=downloads) as driver:
-        driver.get(demo_run_url)
+        driver.get(with_panel(demo_run_url, "playlist"))
         visible(driver, part("grid") + " .ag-row")
         yield driver
 

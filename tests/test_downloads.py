@@ -18,8 +18,9 @@ from analysis.names import NamesFileError, names_file_text, parse_names_file
 from analysis.pipeline import run_analysis
 from analysis.playlist import PlaylistQuery, encode_query
 from analysis.result import RunParams
-from dashboard.downloads import playlist_href
-from dashboard.names_io import NamesUploadConflict, apply_names_file
+from dashboard.host import PanelHost
+from dashboard.panels.names_file import NamesUploadConflict, apply_names_file
+from dashboard.panels.playlist_files import SongTables, playlist_links
 from dashboard.store import ResultsStore
 
 K = 3
@@ -48,16 +49,14 @@ def analysed(sample_csv):
 def served(tmp_path, analysed):
     from dashboard.app import create_app
     from dashboard.config import Config
-    from dashboard.names_io import register_names_io
-    from dashboard.panels.playlist import PANEL
+    from dashboard.panels import naming, playlist
 
     dataset, run = analysed
     config = Config(cache_dir=tmp_path)
-    app = create_app(config, panels=[PANEL])
+    app = create_app(config, panels=[playlist.PANEL, naming.PANEL])
     store = ResultsStore.from_config(config)
     store.put_dataset(dataset)
     store.put_run(run)
-    register_names_io(app, store)
     return SimpleNamespace(
         app=app, store=store, dataset=dataset, run=run, run_id=run.run_id, client=app.server.test_client()
     )
@@ -73,7 +72,7 @@ def expected_cell(cell: str) -> str:
 
 
 def test_full_dataset_round_trip_keeps_every_cell(served):
-    response = served.client.get(f"/download/dataset.csv?run={served.run_id}&k={K}")
+    response = served.client.get(f"/_amc/shell/dataset.csv?run={served.run_id}&k={K}")
     assert response.headers["Content-Disposition"] == 'attachment; filename="songs-k3-clusters.csv"'
     rows = read_csv(response)
     raw = served.dataset.raw
@@ -93,25 +92,25 @@ def test_full_dataset_round_trip_keeps_every_cell(served):
 
 
 def test_downloads_stream_from_the_server(served):
-    url = f"/download/dataset.csv?run={served.run_id}&k={K}"
+    url = f"/_amc/shell/dataset.csv?run={served.run_id}&k={K}"
     with served.app.server.test_request_context(url):
-        response = served.app.server.view_functions["amc_dataset_csv"]()
+        response = served.app.server.view_functions["amc_shell_dataset_csv"]()
         assert response.is_streamed
         first_chunk = next(iter(response.response))
     assert first_chunk.startswith(b"id_songs,name_song,")
 
 
 def playlist_url(served, kind: str, query: PlaylistQuery, name: str = "Road trip") -> str:
-    with served.app.server.test_request_context():
-        return playlist_href(served.app, kind, served.run_id, K, query, name)
+    host = PanelHost(served.app, served.store, "playlist")
+    view = host.view({"run_id": served.run_id, "k": K})
+    return playlist_links(host, view, query, name)["csv" if kind == "playlist.csv" else "uris"]
 
 
 def test_playlist_csv_holds_the_playlist_rows_in_order(served):
-    from dashboard.downloads import PlaylistSource
-
     query = PlaylistQuery(clusters=(1, 2), order_by="popularity", descending=True, limit=25)
     rows = read_csv(served.client.get(playlist_url(served, "playlist.csv", query)))
-    expected = PlaylistSource(served.store).view(served.run_id, K).playlist(query)
+    view = PanelHost(served.app, served.store, "playlist").view({"run_id": served.run_id, "k": K}, songs=True)
+    expected = SongTables().playlist(view, query)
     frame = served.dataset.frame
     assert [row[0] for row in rows[1:]] == list(frame["id_songs"].iloc[expected["row"]])
     assert len(rows) - 1 == 25
@@ -165,14 +164,15 @@ def test_hostile_cluster_names_are_exported_as_text(served):
 @pytest.mark.parametrize(
     ("url", "status", "message"),
     [
-        ("/download/dataset.csv?run=nosuchrun&k=3", 404, "no stored run 'nosuchrun'"),
-        ("/download/dataset.csv?run=<run>&k=9", 404, "has no k=9"),
-        ("/download/dataset.csv?run=<run>&k=three", 400, "k='three' is not a whole number"),
-        ("/download/dataset.csv?k=3", 400, "names no valid run"),
-        ("/download/dataset.csv?run=../../x&k=3", 400, "names no valid run"),
-        ("/download/playlist.csv?run=<run>&k=3&q=%25%25%25", 400, "damaged"),
-        (f"/download/playlist.csv?run=<run>&k=3&q={encode_query(PlaylistQuery(like_row=99_999))}", 400, "row 99999"),
-        ("/download/names.json?run=nosuchrun&k=3", 404, "no stored run"),
+        ("/_amc/shell/dataset.csv?run=nosuchrun&k=3", 404, "no stored run has the id 'nosuchrun'"),
+        ("/_amc/shell/dataset.csv?run=<run>&k=9", 404, "has no k=9"),
+        ("/_amc/shell/dataset.csv?run=<run>&k=three", 400, "k='three' is not a whole number"),
+        ("/_amc/shell/dataset.csv?k=3", 400, "names no valid run"),
+        ("/_amc/shell/dataset.csv?run=../../x&k=3", 400, "names no valid run"),
+        ("/_amc/playlist/playlist.csv?run=<run>&k=3&q=%25%25%25", 400, "damaged"),
+        (f"/_amc/playlist/playlist.csv?run=<run>&k=3&q={encode_query(PlaylistQuery(like_row=99_999))}", 400,
+         "row 99999"),
+        ("/_amc/naming/names.json?run=nosuchrun&k=3", 404, "no stored run"),
     ],
 )
 def test_bad_links_get_a_one_line_answer(served, url, status, message):
@@ -186,7 +186,7 @@ def test_names_file_round_trip(served, tmp_path):
     store = served.store
     sheet = store.get_names(served.run_id, K)
     store.rename(served.run_id, K, 1, "Party", sheet.version)
-    response = served.client.get(f"/download/names.json?run={served.run_id}&k={K}")
+    response = served.client.get(f"/_amc/naming/names.json?run={served.run_id}&k={K}")
     assert response.headers["Content-Disposition"] == f'attachment; filename="names-{served.run_id}-k3.json"'
     downloaded = parse_names_file(response.get_data())
     assert downloaded.run_id == served.run_id and downloaded.k == K
@@ -283,7 +283,8 @@ def test_a_broken_upload_is_answered_in_one_line_and_changes_nothing(served):
 
 
 def test_the_page_links_the_names_file_of_the_run_it_shows(served):
-    state = {"dataset_id": served.dataset.fingerprint, "run_id": served.run_id, "k": K, "names_version": 0}
-    answer = dash_call(served.app, "names-io-download.href", "run-state.data", {"run-state.data": state})
+    shown = {"dataset_id": served.dataset.fingerprint, "run_id": served.run_id, "k": K}
+    view = '{"host":"view","panel":"naming"}.data'
+    answer = dash_call(served.app, "names-io-download.href", view, {view: shown})
     href = answer["names-io-download"]["href"]
     assert parse_names_file(served.client.get(href).get_data()).names == served.store.get_names(served.run_id, K).names

@@ -1,18 +1,21 @@
-"""The six built-in panels: their layouts on a small real run, and their callbacks against a real store."""
+"""The six built-in panels: their layouts on a small real run, and their callbacks through a real host and store."""
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 
 import dash
+import numpy as np
 import plotly.io as pio
 import pytest
 from dash import dcc, html, no_update
 
+from analysis.figures import pca_figure, styled
 from analysis.names import parse_names_file
-from analysis.figures import pca_figure
+from dashboard.host import PanelHost, RunView
 from dashboard.panels import artists, elbow, heatmap, naming, pca
-from dashboard.panels.registry import RunView, builtin_panels
+from dashboard.panels.registry import builtin_panels
 from dashboard.store import ResultsStore
 from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, synthetic_dataset  # noqa: F401 (fixtures)
 
@@ -22,7 +25,7 @@ EXPECTED_PARTS = {
     "silhouette": {"by-k", "per-cluster"},
     "pca": {"scatter", "source", "loadings"},
     "heatmap": {"heatmap", "feature", "distribution", "sizes"},
-    "naming": {"shown", "base", "alert", "history", "name", "save"},
+    "naming": {"base", "drawn", "alert", "history", "name", "save"},
     "artists": {"top-artists", "top-genres", "spanning", "search", "found"},
 }
 
@@ -45,7 +48,16 @@ def state(run):
 
 def view_of(run, frame, k=3, names=None) -> RunView:
     names = names or {cluster: suggestion.name for cluster, suggestion in enumerate(run.models[k].suggested_names)}
-    return RunView(result=run, k=k, names=names, frame=frame)
+    return RunView(result=run, k=k, names=names, dataset=synthetic_dataset(frame))
+
+
+def host_for(panel, store) -> PanelHost:
+    """A Dash app with the panel registered through its host, as the shell does."""
+    app = dash.Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div()  # the routes are served by the app's Flask server, which sets the app up first
+    host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs)
+    panel.register(host)
+    return host
 
 
 def components(tree):
@@ -77,7 +89,7 @@ def test_layout_has_its_parts_and_draws_real_figures(panel, run, frame):
 @pytest.mark.parametrize("panel", SIX_PANELS, ids=lambda panel: panel.name)
 def test_layout_draws_the_pipelines_own_run(panel, pipeline_run):
     result, dataset = pipeline_run
-    tree = panel.layout(view_of(result, dataset.frame, k=result.chosen_k))
+    tree = panel.layout(RunView(result=result, k=result.chosen_k, names={}, dataset=dataset))
     assert parts_of(tree, panel.name) >= EXPECTED_PARTS[panel.name]
     for graph in drawn_graphs(tree):
         assert len(traces(graph)) > 0, graph.id
@@ -92,37 +104,33 @@ def drawn_graphs(tree):
     return [c for c in components(tree) if isinstance(c, dcc.Graph) and c.id["part"] not in FETCHED_BY_THE_BROWSER]
 
 
-def test_layouts_follow_the_views_k_and_names(run, frame):
-    names = {0: "Quiet", 1: "Loud", 2: "Spoken", 3: "Fast"}
-    tree = pca.layout(view_of(run, frame, k=4, names=names))
-    source = next(c for c in components(tree) if getattr(c, "id", None) == pca.PANEL.part_id("source"))
-    assert source.data["names"] == ["Quiet", "Loud", "Spoken", "Fast"]
-    assert source.data["url"] == pca.scatter_href(run.run_id, 4)
-
-
-def test_the_pca_layout_holds_the_names_escaped(run, frame):
-    tree = pca.layout(view_of(run, frame, names={0: HOSTILE_NAME, 1: "Loud", 2: "Spoken"}))
-    source = next(c for c in components(tree) if getattr(c, "id", None) == pca.PANEL.part_id("source"))
-    assert source.data["names"][0] == "&lt;img src=x onerror=alert(1)&gt;"
+def test_the_scatters_source_follows_the_views_k_and_names(run, frame):
+    names = {0: "Quiet", 1: "Loud", 2: HOSTILE_NAME, 3: "Fast"}
+    source = pca.scatter_source(lambda path, **query: f"/{path}?{sorted(query.items())}", view_of(run, frame, 4, names))
+    # Names travel as data; the browser escapes them as it puts them on the traces (pca.js).
+    assert source["names"] == ["Quiet", "Loud", HOSTILE_NAME, "Fast"]
+    assert (source["run_id"], source["k"]) == (run.run_id, 4) and source["url"].startswith("/pca.json?")
 
 
 @pytest.fixture
-def pca_route(tmp_path, pipeline_run):
+def pca_host(tmp_path, pipeline_run):
     result, dataset = pipeline_run
     store = ResultsStore.open(tmp_path / "store")
     store.put_run(result)
     store.put_dataset(dataset)
-    app = dash.Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = html.Div()
-    pca.PANEL.register(app, store)
-    return app.server.test_client()
+    return host_for(pca.PANEL, store)
 
 
-def test_the_pca_route_serves_every_song_gzipped_for_the_browser_to_keep(pca_route, pipeline_run):
+@pytest.fixture
+def pca_route(pca_host):
+    return pca_host.app.server.test_client()
+
+
+def test_the_pca_route_serves_every_song_gzipped_for_the_browser_to_keep(pca_host, pca_route, pipeline_run):
     result, dataset = pipeline_run
     k = result.chosen_k
-    link = "/" + pca.scatter_href(result.run_id, k)
-    expected = json.loads(pio.to_json(pca_figure(result, dataset.frame, k, {}), validate=False))
+    link = pca_host.href(pca.ROUTE, run=result.run_id, k=k)
+    expected = json.loads(pio.to_json(styled(pca_figure(result, dataset.frame, k, {})), validate=False))
 
     zipped = pca_route.get(link, headers={"Accept-Encoding": "gzip, deflate"})
     assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
@@ -138,7 +146,7 @@ def test_the_pca_route_serves_every_song_gzipped_for_the_browser_to_keep(pca_rou
     ("run=../x&k=2", "the link names no valid run"),
 ])
 def test_the_pca_route_answers_a_bad_link_in_one_line(pca_route, pipeline_run, query, message):
-    answer = pca_route.get("/download/pca.json?" + query.format(run_id=pipeline_run[0].run_id))
+    answer = pca_route.get("/_amc/pca/pca.json?" + query.format(run_id=pipeline_run[0].run_id))
     assert answer.status_code in (400, 404) and message in answer.get_data(as_text=True)
 
 
@@ -154,7 +162,7 @@ def test_the_six_panels_register_their_callbacks_on_one_app(store):
     app = dash.Dash(__name__, suppress_callback_exceptions=True)
     for panel in SIX_PANELS:
         if panel.register:
-            panel.register(app, store)
+            panel.register(PanelHost(app, store, panel.name))
     outputs = " ".join(app.callback_map)
     for part in ('"heatmap","part":"distribution"', '"naming","part":"history"', '"naming","part":"alert"',
                  '"artists","part":"found"'):
@@ -175,54 +183,57 @@ def test_the_naming_panel_serves_the_names_file_amc_cluster_reads(tmp_path, pipe
     store = ResultsStore.open(tmp_path / "store")
     store.put_run(result)
     store.rename(result.run_id, k, 0, "Quiet", base_version=0)
-    app = dash.Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = html.Div()  # the route is served by the app's Flask server, which sets the app up first
-    naming.PANEL.register(app, store)
-    answer = app.server.test_client().get(f"/download/names.json?run={result.run_id}&k={k}")
+    host = host_for(naming.PANEL, store)
+    answer = host.app.server.test_client().get(f"/_amc/naming/names.json?run={result.run_id}&k={k}")
     assert answer.status_code == 200, answer.get_data(as_text=True)
     names_file = parse_names_file(answer.get_data())
     assert (names_file.run_id, names_file.k) == (result.run_id, k)
     assert names_file.names == store.get_names(result.run_id, k).names and names_file.names[0] == "Quiet"
 
 
-def test_choosing_a_k_in_the_sweep_makes_it_active(store, state):
-    assert elbow.switch_k(store, state, 4) == {**state, "k": 4, "names_version": 0}
-    assert elbow.switch_k(store, state, 3) is no_update
-    assert elbow.switch_k(store, state, 9) is no_update
+@pytest.fixture
+def host(store):
+    return PanelHost(dash.Dash(__name__), store, "naming")
+
+
+def test_choosing_a_k_in_the_sweep_makes_it_active(host, state):
+    assert host.with_k(state, 4) == {**state, "k": 4, "names_version": 0}
+    assert host.with_k(state, 3) is no_update
+    assert host.with_k(state, 9) is no_update
     assert elbow.clicked_k({"points": [{"x": 2, "y": 10.0, "curveNumber": 0}]}) == 2
 
 
-def test_saving_a_name_bumps_the_version_every_panel_redraws_from(store, state, run):
-    new_state, message, base, history = naming.apply_change(store, state, {"part": "save", "cluster": 1},
+def test_saving_a_name_bumps_the_version_every_panel_redraws_from(host, store, state, run):
+    new_state, message, base, history = naming.apply_change(host, state, {"part": "save", "cluster": 1},
                                                             {1: "  Loud  "}, 0)
     assert new_state == {**state, "names_version": 1} and message is None and base == 1 and history is no_update
     assert store.get_names(run.run_id, 3).names[1] == "Loud"
 
 
-def test_a_stale_save_shows_the_conflict_and_keeps_the_page(store, state, run):
+def test_a_stale_save_shows_the_conflict_and_keeps_the_page(host, store, state, run):
     store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
-    new_state, message, base, history = naming.apply_change(store, state, {"part": "save", "cluster": 1},
+    new_state, message, base, history = naming.apply_change(host, state, {"part": "save", "cluster": 1},
                                                             {1: "Mine"}, 0)
     assert new_state is no_update and base == 1
     assert "Theirs" in message.children and message.color == "warning"
     assert len(history.children) == 1  # the change that beat this save
-    again, _, _, _ = naming.apply_change(store, state, {"part": "save", "cluster": 1}, {1: "Mine"}, base)
+    again, _, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, base)
     assert again["names_version"] == 2 and store.get_names(run.run_id, 3).names[1] == "Mine"
 
 
 @pytest.mark.parametrize("typed", ["", "x" * 61])
-def test_an_invalid_name_is_refused_with_the_stores_reason(store, state, typed):
-    new_state, message, base, _ = naming.apply_change(store, state, {"part": "save", "cluster": 0}, {0: typed}, 0)
+def test_an_invalid_name_is_refused_with_the_stores_reason(host, state, typed):
+    new_state, message, base, _ = naming.apply_change(host, state, {"part": "save", "cluster": 0}, {0: typed}, 0)
     assert new_state is no_update and base is no_update and message.color == "danger" and message.children
 
 
-def test_reverting_a_change_restores_the_old_name(store, state, run):
+def test_reverting_a_change_restores_the_old_name(host, store, state, run):
     before = store.get_names(run.run_id, 3).names[2]
     store.rename(run.run_id, 3, 2, "Temporary", base_version=0)
-    new_state, _, _, _ = naming.apply_change(store, {**state, "names_version": 1}, {"part": "revert", "version": 1},
+    new_state, _, _, _ = naming.apply_change(host, {**state, "names_version": 1}, {"part": "revert", "version": 1},
                                              {}, 1)
     assert new_state["names_version"] == 2 and store.get_names(run.run_id, 3).names[2] == before
-    history = naming.history_list(store.get_names(run.run_id, 3))
+    history = naming.history_list(store.get_names(run.run_id, 3).history)
     assert len(history.children) == 2
 
 
@@ -231,8 +242,15 @@ def test_artist_search_is_a_case_insensitive_substring_with_counts_per_cluster(r
     found = artists.search_results(frame, run.models[3].labels, 3, names, "tom & <B>")
     parts = {c.id["part"]: c for c in components(found) if isinstance(getattr(c, "id", None), dict)}
     songs_of_artist = int((frame["name_artists"] == HOSTILE_ARTIST).sum())
-    assert sum(parts["search-graph"].figure.data[0].y) == songs_of_artist
+    assert typed_array(parts["search-graph"].figure["data"][0]["y"]).sum() == songs_of_artist
     assert len(parts["search-songs"].children[1].children) == min(songs_of_artist, artists.SONGS_LISTED)
+
+
+def typed_array(value) -> np.ndarray:
+    """A plotly JSON array, plain or typed (``{"dtype", "bdata"}``, base64)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
 
 
 def test_artist_search_lists_at_most_fifty_songs(run, frame):

@@ -8,7 +8,7 @@ from analysis.pipeline import run_analysis
 from analysis.playlist import PlaylistError, PlaylistQuery
 from analysis.result import RunParams
 from dashboard.panels.playlist import PANEL, query_from_controls
-from dashboard.panels.registry import RunView
+from dashboard.host import RunView
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -18,7 +18,7 @@ def view(sample_csv):
     dataset = load_csv(sample_csv)
     run = run_analysis(dataset, RunParams(k_min=2, k_max=3, silhouette_sample=200, silhouette_repeats=1))
     names = {0: HOSTILE, 1: "=HYPERLINK(\"x\")", 2: "Calm"}
-    return RunView(result=run, k=3, names=names, frame=dataset.frame)
+    return RunView(result=run, k=3, names=names, dataset=dataset)
 
 
 def find(component, part: str):

@@ -1,4 +1,5 @@
-"""Panels through the contract: one registered by the test, one plugged in from a distribution's entry point."""
+"""Panels through the contract: one registered by the test, one plugged in from a distribution's entry point,
+and plug-ins that fail becoming failed panels while the dashboard starts."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,14 +8,14 @@ import logging
 
 import pytest
 from dash import html
-from dash_client import dash_call
+from panel_calls import drawn_text, shown_at
 from synthetic_run import synthetic_frame, synthetic_run
 
 from analysis.dataset import load_csv
-from dashboard import ids
 from dashboard.app import create_app
 from dashboard.config import Config
-from dashboard.panels.registry import BUILTIN_PANEL_MODULES, Panel, RunView, load_panels
+from dashboard.host import Panel, PanelHost, RunView
+from dashboard.panels.registry import BUILTIN_PANEL_MODULES, load_panels
 from dashboard.store import ResultsStore
 
 
@@ -35,10 +36,8 @@ def run_on_demo(config, demo_csv):
     return run
 
 
-def draw(app, run, k=3) -> str:
-    state = {"dataset_id": run.dataset_id, "run_id": run.run_id, "k": k, "names_version": 0}
-    response = dash_call(app, f"{ids.PANEL_AREA}.children", f"{ids.RUN_STATE}.data", {f"{ids.RUN_STATE}.data": state})
-    return json.dumps(response[ids.PANEL_AREA]["children"], ensure_ascii=False)
+def draw(app, run, panel_name: str, k=3) -> str:
+    return drawn_text(app, panel_name, shown_at(run, k))
 
 
 def write_plugin(directory, module: str, entry_points: str) -> None:
@@ -59,17 +58,17 @@ def write_plugin(directory, module: str, entry_points: str) -> None:
 def test_a_panel_registered_through_the_contract_is_drawn_and_wired(config, run_on_demo):
     wired = []
     probe = Panel(name="probe", title="Probe", needs=frozenset({"models", "dataset"}), layout=probe_layout,
-                  register=lambda app, store: wired.append((app, store)))
+                  register=wired.append)
     panels = load_panels(extra=[probe])
     assert [p.name for p in panels][-1] == "probe"
     assert len(panels) == len(BUILTIN_PANEL_MODULES) + 1
 
     app = create_app(config, panels=[probe])
 
-    assert len(wired) == 1 and wired[0][0] is app and isinstance(wired[0][1], ResultsStore)
-    drawn = draw(app, run_on_demo, k=2)
-    assert "panel-card-probe" in drawn
-    assert "probe sees k=2, 2 names and 5000 songs" in drawn
+    [host] = wired
+    assert isinstance(host, PanelHost) and host.app is app and isinstance(host.store, ResultsStore)
+    assert "panel-card-probe" in json.dumps(app.layout().to_plotly_json(), default=str)
+    assert "probe sees k=2, 2 names and 5000 songs" in draw(app, run_on_demo, "probe", k=2)
 
 
 def test_a_panel_whose_needs_the_run_lacks_gets_a_placeholder(config, run_on_demo):
@@ -77,9 +76,9 @@ def test_a_panel_whose_needs_the_run_lacks_gets_a_placeholder(config, run_on_dem
     orphan = dataclasses.replace(run_on_demo, run_id="orphan-run", dataset_id="dataset-not-in-store")
     ResultsStore.open(config.store_dir).put_run(orphan)
 
-    drawn = draw(create_app(config, panels=[probe]), orphan)
+    drawn = draw(create_app(config, panels=[probe]), orphan, "probe")
 
-    assert "Probe needs the run's dataset" in drawn and "probe sees" not in drawn
+    assert "the songs of" in drawn and "are no longer stored" in drawn and "probe sees" not in drawn
 
 
 def test_a_panel_that_fails_to_draw_is_shown_as_failed_and_the_others_still_draw(config, run_on_demo):
@@ -89,9 +88,10 @@ def test_a_panel_that_fails_to_draw_is_shown_as_failed_and_the_others_still_draw
     panels = [Panel(name="broken", title="Broken", needs=frozenset(), layout=broken, order=1),
               Panel(name="probe", title="Probe", needs=frozenset(), layout=probe_layout, order=2)]
 
-    drawn = draw(create_app(config, panels=panels), run_on_demo)
+    app = create_app(config, panels=panels)
 
-    assert "Broken could not be drawn: no luck" in drawn and "probe sees k=3" in drawn
+    assert "Broken could not be drawn: no luck" in draw(app, run_on_demo, "broken")
+    assert "probe sees k=3" in draw(app, run_on_demo, "probe")
 
 
 def test_an_entry_point_panel_from_an_installed_distribution_is_loaded(tmp_path, monkeypatch, config, run_on_demo,
@@ -106,8 +106,31 @@ def test_an_entry_point_panel_from_an_installed_distribution_is_loaded(tmp_path,
         panels = load_panels()
 
     assert [p.name for p in panels].count("plugged") == 1
-    assert "wrong is a int, not a Panel" in caplog.text and "missing could not be loaded" in caplog.text
-    drawn = draw(create_app(config), run_on_demo)
-    assert "panel-card-plugged" in drawn and "plugged in at k=3" in drawn
+    assert "wrong (amc_probe_plugin:NOT_A_PANEL) is a int, not a Panel" in caplog.text
+    assert "missing (amc_no_such:PANEL) could not be loaded" in caplog.text
+    app = create_app(config)
+    page = json.dumps(app.layout().to_plotly_json(), default=str)
+    assert "plugged in at k=3" in draw(app, run_on_demo, "plugged")
     for module in BUILTIN_PANEL_MODULES:
-        assert f"panel-card-{module.rsplit('.', 1)[1]}" in drawn
+        assert f"panel-card-{module.rsplit('.', 1)[1]}" in page
+    # The two broken entry points are cards that say what failed, after the working panels.
+    assert "The panel plug-in missing (amc_no_such:PANEL) failed: ModuleNotFoundError" in draw(
+        app, run_on_demo, "failed-missing-amc-no-such-panel")
+    assert "it is a int, not a Panel" in draw(app, run_on_demo, "failed-wrong-amc-probe-plugin-not-a-panel")
+
+
+def test_a_panel_whose_register_raises_becomes_a_failed_card_and_the_rest_works(config, run_on_demo):
+    def broken_register(host):
+        raise RuntimeError("cannot wire")
+
+    panels = [Panel(name="fragile", title="Fragile", needs=frozenset(), layout=probe_layout, register=broken_register),
+              Panel(name="probe", title="Probe", needs=frozenset({"dataset"}), layout=probe_layout)]
+    app = create_app(config, panels=panels)
+
+    assert "The panel plug-in Fragile (fragile) failed: RuntimeError: cannot wire" in draw(app, run_on_demo, "fragile")
+    assert "probe sees k=3" in draw(app, run_on_demo, "probe")
+
+
+def test_a_panel_shipping_a_missing_script_is_refused_with_its_name(tmp_path):
+    with pytest.raises(ValueError, match="panel 'scripted' ships .*nowhere.js, which does not exist"):
+        Panel(name="scripted", title="S", needs=frozenset(), layout=probe_layout, scripts=(tmp_path / "nowhere.js",))

@@ -115,7 +115,7 @@ def register_names_io(host: PanelHost) -> None:
             return no_update, no_update
         view = host.view(state)
         source = filename or "uploaded file"
-        version = view.names_version
+        version = int(state.get("names_version") or 0)  # the names the page showed, not the store's newest
         try:
             data = base64.b64decode(contents.partition(",")[2], validate=True)
             sheet, summary = apply_names_file(host.store, view.run_id, view.k, version, data, source)

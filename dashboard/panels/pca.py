@@ -18,7 +18,7 @@ import plotly.io as pio
 from dash import ClientsideFunction, Input, Output, State, dcc, no_update
 from flask import Response, request
 
-from analysis.figures import loadings_figure, pca_figure, pca_waiting_figure
+from analysis.figures import loadings_figure, pca_figure, pca_waiting_figure, styled
 from dashboard.host import NAMES, Panel, PanelHost, RunView, names_list
 from dashboard.panels.common import graph, run_figure
 
@@ -64,7 +64,7 @@ def register(host: PanelHost) -> None:
     def encoded(run_id: str, k: int) -> bytes:
         """The scatter of one stored run at one k as gzip-compressed JSON, cluster numbers as names."""
         view = host.requested_view(songs=True)
-        text = pio.to_json(pca_figure(view.result, view.frame, k, {}), validate=False)
+        text = pio.to_json(styled(pca_figure(view.result, view.frame, k, {})), validate=False)
         return gzip.compress(text.encode("utf-8"), GZIP_LEVEL)
 
     def scatter_json() -> Response:
