@@ -43,6 +43,7 @@ SEEDS = (1, 2, 3, 4)  # a few distinct runs: the first user to ask computes, the
 CLUSTER_KEY = '{"panel":"playlist","part":"clusters"}.value'
 K_CHOICE_KEY = '{"panel":"elbow","part":"k"}.value'
 RUN_STATE_KEY = "run-state.data"
+SHOWN_PANELS = ("pca", "elbow", "heatmap", "naming", "artists", "playlist")  # the tabs a visit clicks through
 
 
 class UserError(Exception):
@@ -147,14 +148,16 @@ class DashUser:
         # set_props (here: the error handler's alert) arrives beside the outputs, as the renderer applies it
         return self._remember({**data.get("response", {}), **data.get("sideUpdate", {})})
 
-    def fire_all_on(self, kind: str, trigger: str, first_output: str) -> None:
-        """The callbacks a changed value sets off, the one writing ``first_output`` first."""
+    def fire_all_on(self, kind: str, trigger: str, first_output: str) -> dict:
+        """The callbacks a changed value sets off, the one writing ``first_output`` first; their answers."""
         entries = [e for e in self.callbacks
                    if trigger in {f"{i['id']}.{i['property']}" for i in e["inputs"]} and not _wildcard(e)
                    and not e.get("background")]
         entries.sort(key=lambda e: first_output not in e["output"])
+        answers = {}
         for entry in entries:
-            self.fire(kind if first_output in entry["output"] else "panel", entry, trigger)
+            answers.update(self.fire(kind if first_output in entry["output"] else "panel", entry, trigger))
+        return answers
 
     def _poll(self, entry: dict, body: dict, data: dict) -> dict | None:
         started = time.perf_counter()
@@ -212,6 +215,25 @@ def _wildcard(entry: dict) -> bool:
     return any('["ALL"]' in d["id"] or '["MATCH"]' in d["id"] for d in entry["inputs"] + entry.get("state", []))
 
 
+def view_key(panel: str) -> str:
+    """The host's store telling a panel the run and k it is shown at, as the callback map names it."""
+    return json.dumps({"host": "view", "panel": panel}, sort_keys=True, separators=(",", ":")) + ".data"
+
+
+def show_run(user: DashUser, panels: tuple[str, ...] = SHOWN_PANELS) -> dict:
+    """What the page does with a new run state: the summary and the names follow it, then each panel is
+    shown in turn, as a user clicking through the tabs (the page's clientside step sets the panel's view)."""
+    answers = {}
+    state = user.values.get(RUN_STATE_KEY) or {}
+    answers.update(user.fire_all_on("draw", RUN_STATE_KEY, "run-summary.children"))
+    for panel in panels:
+        key = view_key(panel)
+        user.values[key] = {"dataset_id": state.get("dataset_id"), "run_id": state.get("run_id"), "k": state.get("k")}
+        answers.update(user.fire_all_on("draw", key, json.dumps({"host": "body", "panel": panel},
+                                                                  sort_keys=True, separators=(",", ":"))))
+    return answers
+
+
 def one_visit(user: DashUser) -> None:
     rng = user.rng
     user.open_app()
@@ -233,7 +255,7 @@ def one_visit(user: DashUser) -> None:
     if state.get("run_id") != outcome["run_id"]:
         raise UserError(f"asked for run {outcome['run_id']} but was shown {state.get('run_id')}")
     user.tally.runs_seen.add(state["run_id"])
-    user.fire_all_on("draw", RUN_STATE_KEY, "panel-area.children")
+    show_run(user)
     user.pause()
 
     options = [o["value"] for o in user.values.get('{"panel":"elbow","part":"k"}.options') or []]
@@ -241,7 +263,7 @@ def one_visit(user: DashUser) -> None:
     if other_ks:
         user.values[K_CHOICE_KEY] = rng.choice(other_ks)
         user.fire("switch-k", user.callback(RUN_STATE_KEY, K_CHOICE_KEY), K_CHOICE_KEY)
-        user.fire_all_on("draw", RUN_STATE_KEY, "panel-area.children")
+        show_run(user, ("elbow", "playlist"))
         user.pause()
 
     user.values[CLUSTER_KEY] = [0]

@@ -5,16 +5,19 @@ import base64
 import dataclasses
 import json
 
+import plotly.utils
 import pytest
 from dash_client import CallbackSkipped, dash_call
+from panel_calls import draw_panel
 from synthetic_run import synthetic_frame, synthetic_run
 
 from analysis.dataset import load_csv
 from analysis.result import ParameterError, RunParams, run_id_for
 from dashboard import ids
-from dashboard.app import FORM_PARTS, create_app, params_from_form
+from dashboard.app import FORM_PARTS, card_id, create_app, params_from_form
 from dashboard.config import Config
-from dashboard.panels.registry import Panel
+from dashboard.host import Panel
+from dashboard.panels.registry import load_panels
 from dashboard.store import ResultsStore
 
 FORM_DEFAULTS = {
@@ -73,7 +76,7 @@ def test_layout_has_every_part_of_the_shell(app, demo_id):
 
     for part in (ids.URL, ids.DATASET_PICKER, ids.UPLOAD, ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE,
                  ids.K_MIN, ids.K_MAX, ids.SEED, ids.RUN_BUTTON, ids.CANCEL_BUTTON, ids.PROGRESS,
-                 ids.PROGRESS_WORDS, ids.RUN_SUMMARY, ids.PANEL_AREA):
+                 ids.PROGRESS_WORDS, ids.RUN_SUMMARY, ids.PANEL_TABS, ids.PLOTLY_PRELOAD, ids.NAMES):
         assert layout[part] is not None
     assert getattr(layout[ids.RUN_STATE], "data", None) is None  # the browser starts with nothing
     assert layout[ids.CANCEL_BUTTON].disabled is True
@@ -111,15 +114,23 @@ def test_page_serves_bootstrap_locally_and_limits_request_size(app, config):
     assert too_big.status_code == 413
 
 
-def test_no_run_yet_draws_placeholders(config):
-    probe = Panel(name="probe", title="Probe", needs=frozenset({"sweep"}), layout=lambda view: "drawn")
+def test_no_run_yet_shows_each_panel_waiting_for_one(config):
+    probe = Panel(name="probe", title="Probe", needs=frozenset({"sweep"}), layout=lambda view: "probe was drawn")
     app = create_app(config, panels=[probe])
 
-    response = dash_call(app, f"{ids.PANEL_AREA}.children", f"{ids.RUN_STATE}.data", {})
+    card = json.dumps(app.layout()["panel-card-probe"], cls=plotly.utils.PlotlyJSONEncoder)
 
-    [card] = response[ids.PANEL_AREA]["children"]
-    assert card["props"]["id"] == "panel-card-probe"
-    assert "appears here once a run is done" in text_of(card) and "drawn" not in text_of(card)
+    assert "appears here once a run is done" in card and "probe was drawn" not in card
+    with pytest.raises(CallbackSkipped):  # nothing to draw until a run is shown
+        draw_panel(app, "probe", None)
+
+
+def test_the_songs_map_is_the_first_panel_on_screen_and_the_others_wait(config):
+    app = create_app(config)
+    layout = app.layout()
+    assert layout[ids.PANEL_TABS].active_tab == "pca"
+    on_screen = [p.name for p in load_panels() if not layout[card_id(p.name)].hidden]
+    assert on_screen == ["pca"]
 
 
 def test_run_with_bad_parameters_explains_and_starts_nothing(app, demo_id):

@@ -29,9 +29,9 @@ def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
     assert case["targets"] == {}  # a few hundred rows are a smoke case: no target applies
     assert report["lloyd"]["threads_1"]["ratio_to_bound"] > 0
     assert report["machine"]["thread_pools"]
-    assert report["dashboard"]["rows"] <= 600 and report["dashboard"]["callbacks"]["panel-area redraw"]["p95_ms"] > 0
+    assert report["dashboard"]["rows"] <= 600 and report["dashboard"]["callbacks"]["panel draw"]["p95_ms"] > 0
     table = capsys.readouterr().out
-    assert "generated 600" in table and "x the bound" in table and "panel-area redraw" in table and str(out) in table
+    assert "generated 600" in table and "x the bound" in table and "panel draw" in table and str(out) in table
 
 
 def test_targets_of_a_full_size_case_name_each_miss():

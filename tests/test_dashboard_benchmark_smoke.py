@@ -8,7 +8,7 @@ import pytest
 from benchmarks.dashboard import run_dashboard_benchmark, table
 
 CALLBACKS = ("k switch", "rename", "feature change", "artist search", "playlist filter", "more like this",
-             "panel-area redraw")
+             "panel draw")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import psutil
 import pytest
 import requests
 
-from benchmarks.load import DashUser, Server, Tally
+from benchmarks.load import DashUser, Server, Tally, show_run
 from dashboard.jobs import JobLedger, kill_process_tree
 from dashboard.store import DiskcacheBackend, ResultsStore
 
@@ -55,7 +55,7 @@ def run_to_the_end(user: DashUser, k_max: int = 6, seed: int = 5) -> str:
 
 
 def draw(user: DashUser) -> str:
-    return str(user.fire("draw", user.callback("panel-area.children", "run-state.data"), "run-state.data"))
+    return str(show_run(user, ("naming",)))
 
 
 def settle(user: DashUser) -> str:

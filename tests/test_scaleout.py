@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from benchmarks.load import DashUser, Server, Tally
+from benchmarks.load import DashUser, Server, Tally, show_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,8 +100,8 @@ def test_a_run_computed_on_a_worker_is_read_by_another_web_server(cluster):
     other.values["url.search"] = f"?run={ticket['run_id']}&k=3"
     other.fire("link", other.callback("run-state.data", "url.search"), "url.search")
     assert other.values["run-state.data"]["run_id"] == ticket["run_id"]
-    drawn = other.fire("draw", other.callback("panel-area.children", "run-state.data"), "run-state.data")
-    assert ticket["run_id"] in str(drawn["run-summary"])
+    drawn = show_run(other, ("naming",))
+    assert ticket["run_id"] in str(drawn["run-summary"]) and "Cluster 2" in str(drawn)
     health = requests.get(web_b.base + "/health", timeout=10).json()
     assert health["store"]["backend"] == "RedisBackend" and health["jobs"]["backend"] == "celery"
 

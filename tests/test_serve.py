@@ -74,14 +74,15 @@ def app_queue_place(config, ticket):
 
 
 def failing_panel(error: Exception) -> Panel:
-    def register(app, store):
-        @app.callback(Output("boom-out", "children"), Input("boom", "n_clicks"), prevent_initial_call=True)
+    def register(host):
+        @host.callback(Output("boom-out", "children"), Input("boom", "n_clicks"), prevent_initial_call=True)
         def explode(_clicks):
             raise error
 
-        @app.server.route("/boom.csv")
         def explode_download():
             raise error
+
+        host.route("boom.csv", explode_download)
 
     return Panel(name="boom", title="Boom", needs=frozenset(), layout=lambda view: html.Div(), register=register)
 
@@ -110,7 +111,7 @@ def test_a_full_store_is_named_to_the_user(config):
 def test_a_download_that_meets_a_full_store_answers_in_one_line(config):
     app = create_app(config, panels=[failing_panel(StoreFull("the results store in /x is full"))])
 
-    answer = app.server.test_client().get("/boom.csv")
+    answer = app.server.test_client().get("/_amc/boom/boom.csv")
 
     assert answer.status_code == 503
     assert answer.get_data(as_text=True) == "the results store in /x is full\n"
