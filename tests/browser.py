@@ -192,7 +192,12 @@ def with_panel(url: str, panel: str) -> str:
 def show_panel(driver, panel: str) -> WebElement:
     """Click the panel's tab, as a user would, and return its card once it is on screen."""
     click(driver, driver.find_element(By.CSS_SELECTOR, f"#panel-tabs .amc-tab-{panel}"))
-    return visible(driver, f"#panel-card-{panel}")
+
+    def alone_on_screen(d):
+        shown = [c for c in d.find_elements(By.CSS_SELECTOR, ".amc-panel") if c.is_displayed()]
+        return len(shown) == 1 and shown[0].get_attribute("id") == f"panel-card-{panel}" and shown[0]
+
+    return wait_for(driver, alone_on_screen, 30, f"the {panel} panel never came on screen alone")
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +218,7 @@ def demo_run_url(app_server) -> str:
     """The demo data run once through the shell with the default parameters; each test opens its link."""
     with chromium() as driver:
         driver.get(app_server.url)
-        visible(driver, "#panel-card-elbow")
+        visible(driver, "#panel-card-pca")
         driver.find_element(By.ID, "run-button").click()
         wait_for(driver, lambda d: "run=" in d.current_url, RUN_TIMEOUT, "the demo run never finished")
         return driver.current_url

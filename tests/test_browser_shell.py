@@ -50,9 +50,10 @@ def press_run_and_watch(driver, timeout: float = RUN_TIMEOUT) -> list[tuple[int,
     return seen
 
 
-def drawn_panels(driver) -> list[str]:
-    cards = driver.find_elements(By.CSS_SELECTOR, ".amc-panel")
-    return [c.get_attribute("id") for c in cards if not c.find_elements(By.CSS_SELECTOR, ".amc-placeholder")]
+def songs_drawn(driver) -> bool:
+    """The panel on screen after a run, the songs' map, holds its figures."""
+    card = driver.find_element(By.ID, "panel-card-pca")
+    return card.is_displayed() and len(card.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= 2
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +61,12 @@ def demo_run(app_server) -> FinishedRun:
     """The demo data run once through the browser; later tests reuse its link."""
     with chromium() as driver:
         driver.get(app_server.url)
-        visible(driver, "#panel-card-elbow .amc-placeholder")
+        visible(driver, "#panel-card-pca .amc-placeholder")
         assert driver.find_element(By.ID, "run-button").is_enabled()
         set_number(driver, "param-k-max", DEMO_K_MAX)
         seen = press_run_and_watch(driver)
         wait_for(driver, lambda d: "run=" in d.current_url, 30, "the URL never carried the run")
-        wait_for(driver, lambda d: len(drawn_panels(d)) >= 6, 60, "the panels were never drawn")
-        wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".amc-panel .js-plotly-plot")) >= 3, 60)
+        wait_for(driver, songs_drawn, 60, "the songs' map was never drawn")
         driver.save_screenshot(SCREENSHOT)
         run_id = re.search(r"run=(\w+)", driver.current_url).group(1)
         return FinishedRun(driver.current_url, run_id, seen)
@@ -86,15 +86,17 @@ def test_the_runs_link_opens_the_same_run_for_a_colleague(demo_run, browser):
     browser.get(demo_run.url)
 
     facts = visible(browser, "#run-facts")
+    assert "demo_songs.csv" in facts.text
+    facts.find_element(By.TAG_NAME, "summary").click()  # the parameters are folded away
     wait_for(browser, lambda d: demo_run.run_id in d.find_element(By.ID, "run-facts").text, 30)
-    assert "demo_songs.csv" in facts.text and "Features" in facts.text
-    wait_for(browser, lambda d: len(drawn_panels(d)) >= 6, 60, "the colleague's panels were never drawn")
+    assert "Features" in facts.text
+    wait_for(browser, songs_drawn, 60, "the colleague's panels were never drawn")
     assert browser.find_element(By.ID, "run-button").is_enabled()
 
 
 def test_running_a_stored_run_again_answers_at_once(demo_run, browser):
     browser.get(demo_run.url.split("?")[0])
-    visible(browser, "#panel-card-elbow .amc-placeholder")
+    visible(browser, "#panel-card-pca .amc-placeholder")
     set_number(browser, "param-k-max", DEMO_K_MAX)
 
     browser.find_element(By.ID, "run-button").click()
@@ -107,7 +109,7 @@ def test_a_bad_csv_upload_shows_the_loaders_message_and_the_app_goes_on(app_serv
     bad = tmp_path / "semicolons.csv"
     bad.write_text("id_songs;name_song\nabc;A song\n")
     browser.get(app_server.url)
-    visible(browser, "#panel-card-elbow")
+    visible(browser, "#panel-card-pca")
 
     browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
 
@@ -121,7 +123,7 @@ def test_a_bad_csv_upload_shows_the_loaders_message_and_the_app_goes_on(app_serv
 
 def test_a_running_job_can_be_cancelled(app_server, browser):
     browser.get(app_server.url)
-    visible(browser, "#panel-card-elbow")
+    visible(browser, "#panel-card-pca")
     set_number(browser, "param-k-min", 2)
     set_number(browser, "param-k-max", 50)
     set_number(browser, "param-seed", 7)
@@ -147,7 +149,7 @@ def strict_server(tmp_path_factory):
 
 def test_a_run_over_the_time_limit_ends_in_an_alert(strict_server, browser):
     browser.get(strict_server.url)
-    visible(browser, "#panel-card-elbow")
+    visible(browser, "#panel-card-pca")
     set_number(browser, "param-k-max", 50)
 
     seen = press_run_and_watch(browser)
@@ -163,7 +165,7 @@ def test_the_browser_refuses_a_file_over_the_limit_and_a_good_one_is_chosen(stri
     huge = tmp_path / "huge.csv"
     huge.write_bytes(sample_csv.read_bytes() + b" " * 2**20)
     browser.get(strict_server.url)
-    visible(browser, "#panel-card-elbow")
+    visible(browser, "#panel-card-pca")
     upload_field = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
 
     upload_field.send_keys(str(huge))
@@ -182,7 +184,7 @@ def test_two_users_starting_the_same_run_at_once_both_get_it(app_server):
     with chromium() as alice, chromium() as bob:
         for driver in (alice, bob):
             driver.get(app_server.url)
-            visible(driver, "#panel-card-elbow")
+            visible(driver, "#panel-card-pca")
             set_number(driver, "param-k-max", 9)
             set_number(driver, "param-seed", 11)
 
@@ -193,4 +195,4 @@ def test_two_users_starting_the_same_run_at_once_both_get_it(app_server):
             wait_for(driver, lambda d: "run=" in d.current_url, RUN_TIMEOUT, f"no result: {progress(driver)}")
         assert alice.current_url.split("?")[1] == bob.current_url.split("?")[1]
         for driver in (alice, bob):
-            wait_for(driver, lambda d: len(drawn_panels(d)) >= 6, 60, "the panels were never drawn")
+            wait_for(driver, songs_drawn, 60, "the panels were never drawn")
