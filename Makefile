@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench system-deps
+.PHONY: run test bench bench-browser system-deps
 
 # pip builds the C Lloyd step too: a change to it needs a new install.
 $(STAMP): pyproject.toml analysis/_lloyd.c
@@ -27,3 +27,7 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# The dashboard in headless Chromium against the browser's floor (needs `make system-deps`).
+bench-browser: $(STAMP)
+	$(BIN)/python -m benchmarks.browser
