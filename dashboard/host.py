@@ -256,7 +256,7 @@ class PanelHost:
         """The view a route's ``?run=<id>&k=<k>`` names, or ``RouteError`` (400 for a malformed link, else 404)."""
         args = flask.request.args
         run_id, k_text = args.get("run", ""), args.get("k", "")
-        if not run_id or len(run_id) > MAX_RUN_ID_CHARS or not run_id.isalnum():
+        if not run_id or len(run_id) > MAX_RUN_ID_CHARS or not run_id.replace("-", "").replace("_", "").isalnum():
             raise RouteError(400, "the link names no valid run (?run=<run id>)")
         if not (k_text.isascii() and k_text.isdigit()) or len(k_text) > 3:
             raise RouteError(400, f"the link's k={k_text!r} is not a whole number")
