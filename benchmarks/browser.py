@@ -231,11 +231,24 @@ def chromium(console: Console, probe: bool = True):
         if probe:
             driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PAGE_PROBE})
         yield driver
+    except Exception:
+        keep_evidence(driver)
+        raise
     finally:
         with contextlib.suppress(Exception):
             console.entries.extend(driver.get_log("browser"))
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def keep_evidence(driver) -> None:
+    """A screenshot and the page's text where a step failed: the traceback says what, these say why."""
+    stem = Path(tempfile.gettempdir()) / f"amc-browser-bench-failure-{time.strftime('%Y%m%dT%H%M%S')}"
+    with contextlib.suppress(Exception):
+        driver.save_screenshot(str(stem.with_suffix(".png")))
+        text = driver.execute_script("return location.href + '\\n' + document.body.innerText")
+        stem.with_suffix(".txt").write_text(text, encoding="utf-8")
+        print(f"page at the failure: {stem}.png, {stem}.txt", file=sys.stderr)
 
 
 def wait_for(driver, script: str, *args, timeout: float = PAGE_TIMEOUT, what: str = "the page"):
@@ -440,17 +453,20 @@ def run_and_draw(base: str, seed: int, songs: int, store_dir: Path, console: Con
                  timeout=RUN_TIMEOUT, what="the run shown in the URL")
         run_id, k = shown_run(driver)
         drawn = wait_for_draw(driver, SCATTER, clicked, traces=k, songs=songs)
-    compute = run_compute_seconds(store_dir, run_id) if computes else 0.0
+    run = stored_run(store_dir, run_id)
+    if run.params.seed != seed:
+        raise RuntimeError(f"Run ran with seed {run.params.seed}, not the {seed} typed: the form missed the typing")
+    compute = float(run.timings["total"]) if computes else 0.0
     return RunDrawn(seed, run_id, k, round((drawn["t"] - clicked) / 1000, 4), round(compute, 4))
 
 
-def run_compute_seconds(store_dir: Path, run_id: str) -> float:
+def stored_run(store_dir: Path, run_id: str):
     from dashboard.store import ResultsStore
 
     run = ResultsStore.open(store_dir).get_run(run_id)
     if run is None:
         raise RuntimeError(f"run {run_id} is not in the store at {store_dir}")
-    return float(run.timings["total"])
+    return run
 
 
 def measure_runs(base: str, songs: int, store_dir: Path, repeats: int, console: Console) -> dict:
@@ -459,6 +475,8 @@ def measure_runs(base: str, songs: int, store_dir: Path, repeats: int, console: 
     seeds = [first + index for index in range(repeats)]
     computed = [run_and_draw(base, seed, songs, store_dir, console, computes=True) for seed in seeds]
     stored = [run_and_draw(base, seed, songs, store_dir, console, computes=False) for seed in seeds]
+    if [r.run_id for r in stored] != [r.run_id for r in computed] or len({r.run_id for r in computed}) != len(seeds):
+        raise RuntimeError("each seed must make a run of its own, and asking again must give the same run")
     return {"computed": computed, "stored": stored}
 
 

@@ -603,9 +603,9 @@ def open_link(shell: Shell, search: str | None, state: dict | None):
     tab = panel if panel in {p.name for p in shell.panels} else no_update
     shown = state or {}
     if not run_id or (shown.get("run_id"), str(shown.get("k"))) == (run_id, k_text):
-        if tab is no_update:
-            raise PreventUpdate  # the link is the one this page wrote for what it shows
-        return no_update, no_update, tab, no_update
+        # The link this page wrote for what it shows: its panel too is the one on screen, or the user has
+        # just chosen another tab, which a late echo of the link must not take back.
+        raise PreventUpdate
     result = shell.store.get_run(run_id)
     if result is None:
         return no_update, no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "

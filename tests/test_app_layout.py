@@ -197,11 +197,26 @@ def test_link_to_an_unknown_run_explains(app):
     assert "no stored run has the id 'nope'" in text_of(response[ids.JOB_ALERT])
 
 
-def test_link_the_page_wrote_itself_changes_nothing(app):
+@pytest.mark.parametrize("search", ["?run=r&k=3", "?run=r&k=3&panel=elbow"])
+def test_link_the_page_wrote_itself_changes_nothing(app, search):
+    # Not even the tab: a late echo of the link must not take back a tab the user has just chosen.
     state = {"dataset_id": "d", "run_id": "r", "k": 3, "names_version": 0}
     with pytest.raises(CallbackSkipped):
         dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search",
-                  {f"{ids.URL}.search": "?run=r&k=3", f"{ids.RUN_STATE}.data": state})
+                  {f"{ids.URL}.search": search, f"{ids.RUN_STATE}.data": state})
+
+
+def test_a_shared_link_opens_its_panel(config, demo_id):
+    app = create_app(config)
+    run = stored_run(config, demo_id, RunParams(k_min=2, k_max=4))
+
+    response = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search",
+                         {f"{ids.URL}.search": f"?run={run.run_id}&k=3&panel=naming"})
+
+    assert response[ids.PANEL_TABS]["active_tab"] == "naming" and response[ids.RUN_STATE]["data"]["k"] == 3
+    link = dash_call(app, f"{ids.URL}.search", f"{ids.PANEL_TABS}.active_tab",
+                     {f"{ids.RUN_STATE}.data": response[ids.RUN_STATE]["data"], f"{ids.PANEL_TABS}.active_tab": "heatmap"})
+    assert link[ids.URL]["search"] == f"?run={run.run_id}&k=3&panel=heatmap"
 
 
 def test_bad_upload_gets_the_loaders_message_and_changes_nothing(app):

@@ -90,7 +90,7 @@ def test_only_the_panel_on_screen_is_drawn_and_each_tab_draws_its_own(page):
              "the naming history was never drawn")
     show_panel(page, "artists")
     wait_for(page, lambda d: card(d, "artists").find_elements(By.CSS_SELECTOR, "table tbody tr"), 30)
-    assert f"panel=artists" in page.current_url  # a link opens the panel it was copied from
+    assert "panel=artists" in page.current_url  # a link opens the panel it was copied from
 
 
 ELBOW_GRAPH = "arguments[0].querySelector('.js-plotly-plot')"

@@ -9,7 +9,7 @@ import pytest
 from dash import html
 from synthetic_run import frame, run, synthetic_dataset  # noqa: F401 (fixtures)
 
-from dashboard.host import PanelHost, RouteError, ViewUnavailable, names_for, resolve_view
+from dashboard.host import PanelHost, ViewUnavailable, names_for, resolve_view
 from dashboard.panels.common import renamed_traces
 from dashboard.store import ResultsStore
 
