@@ -36,7 +36,6 @@ AUDIO_FEATURES: tuple[str, ...] = (
 )
 # Numeric columns that are categorical or flags: usable as filters, never as continuous features.
 CATEGORICAL_NUMERIC: tuple[str, ...] = ("explicit", "key", "mode", "time_signature")
-TEXT_COLUMNS: tuple[str, ...] = ("id_songs", "name_song", "id_artists", "release_date", "genres", "name_artists")
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "id_songs",
     "name_song",

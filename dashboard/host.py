@@ -16,7 +16,7 @@ The browser keeps ids only. What it holds for the host:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -285,8 +285,3 @@ def names_for(shown: dict | None, names: dict | None) -> list[str] | None:
     if not shown or not names or (names.get("run_id"), names.get("k")) != (shown.get("run_id"), shown.get("k")):
         return None
     return list(names["names"])
-
-
-def asset_files(panels: Iterable[Panel]) -> list[tuple[str, Path]]:
-    """(panel name, file) of every script and stylesheet the panels ship."""
-    return [(panel.name, Path(path)) for panel in panels for path in (*panel.scripts, *panel.stylesheets)]

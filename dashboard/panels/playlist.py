@@ -30,7 +30,6 @@ NAME = "playlist"
 GRID_ROWS = 1_000  # rows sent to the table; the exports carry the whole playlist
 SEARCH_OPTIONS = 50
 DEFAULT_PLAYLIST_NAME = "My playlist"
-TEXT_COLUMNS = ("name_song", "name_artists", "cluster_name", "genres", "release_date")
 
 
 def _id(part: str) -> dict[str, str]:
