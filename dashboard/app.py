@@ -421,20 +421,11 @@ def draw_panel(shell: Shell, panel: Panel, shown: dict | None, names: dict | Non
 
 
 def panel_body(panel: Panel, view):
-    missing = sorted(set(panel.needs) - {"dataset"} - set(_parts_of(view)))
-    if missing:
-        return unavailable_alert(f"{panel.title} needs the run's {', '.join(missing)}, which this run does not have.")
     try:
         return panel.layout(view)
     except Exception as error:  # one broken panel must not take the others down
         log.exception("panel %s could not be drawn", panel.name)
         return dbc.Alert(f"{panel.title} could not be drawn: {error}", color="danger")
-
-
-def _parts_of(view) -> set[str]:
-    result = view.result
-    return {part for part, present in (("sweep", result.sweep), ("models", result.models), ("pca", result.pca),
-                                       ("breakdown", result.models)) if present is not None}
 
 
 def run_summary(shell: Shell, state: dict | None):

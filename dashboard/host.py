@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 RUN_STATE = "run-state"
 NAMES = "run-names"
-# Parts of a run a panel may need; the shell shows why a panel cannot be drawn when the run lacks one.
+# Parts of a run a panel may need. Every stored run has all but "dataset": its songs may have left the store,
+# and a panel that needs them then shows why it cannot be drawn.
 RUN_PARTS = frozenset({"sweep", "models", "pca", "breakdown", "dataset"})
 # Every route of the host lives under this path of the app, each namespace (a panel's name) in its own folder.
 ROUTE_ROOT = "_amc/"
