@@ -282,7 +282,8 @@ def holds(driver, test: str, *args) -> bool:
 
 
 # Checks for ``watch`` and ``holds``: what a user would see on screen once a change has landed.
-TEXT_INCLUDES = "const element = document.querySelector(args[0]); return !!element && element.textContent.includes(args[1])"
+TEXT_INCLUDES = ("const element = document.querySelector(args[0]);"
+                 "return !!element && element.textContent.includes(args[1])")
 VALUE_IS = "const element = document.querySelector(args[0]); return !!element && element.value === args[1]"
 LEGEND_HAS = ("return Array.from(document.querySelectorAll(args[0] + ' .legendtext'))"
               ".some(entry => entry.textContent === args[1])")
@@ -401,10 +402,10 @@ def wait_until_answers(url: str, server: subprocess.Popen, log_path: Path) -> No
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"amc serve stopped ({server.returncode}):\n{log_path.read_text()[-2000:]}")
-        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
+        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError), \
+                urllib.request.urlopen(url, timeout=5) as answer:
+            if answer.status == 200:
+                return
         time.sleep(0.25)
     raise TimeoutError(f"{url} did not answer 200 within {SERVER_START_TIMEOUT} s")
 
@@ -634,8 +635,8 @@ def build_measures(runs: dict, link: list[dict], switches: list[dict], renames: 
 
 def table(result: dict) -> str:
     floor = result["floor"]
-    lines = [f"Dashboard in headless Chromium on {result['rows']:,} songs (k = {result['k']}), "
-             f"{result['repeats']} repeats; floor = median of {floor['loads']} loads",
+    lines = [(f"Dashboard in headless Chromium on {result['rows']:,} songs (k = {result['k']}), "
+              f"{result['repeats']} repeats; floor = median of {floor['loads']} loads"),
              "",
              "| measure | figure | ratio | target | verdict |",
              "| --- | --- | --- | --- | --- |",
@@ -695,7 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=96_000, help="songs grown from the real sample (default 96000)")
     parser.add_argument("--repeats", type=int, default=10,
                         help="samples per measure (default 10; k switches and renames take at least 10)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for the JSON (default benchmarks/results)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
+                        help="directory for the JSON (default benchmarks/results)")
     args = parser.parse_args(argv)
     if args.rows < 1 or args.repeats < 1:
         parser.error("--rows and --repeats must be at least 1")

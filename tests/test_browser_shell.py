@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from browser import app_server, browser, chromium, serve, visible, wait_for  # noqa: F401 (fixtures)
+from browser import app_server, browser, chromium, serve, visible, wait_for, with_panel  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -196,3 +196,24 @@ def test_two_users_starting_the_same_run_at_once_both_get_it(app_server):
         assert alice.current_url.split("?")[1] == bob.current_url.split("?")[1]
         for driver in (alice, bob):
             wait_for(driver, songs_drawn, 60, "the panels were never drawn")
+
+
+IN_VIEW = """const box = document.getElementById(arguments[0]).getBoundingClientRect();
+return box.top >= 0 && box.bottom <= window.innerHeight && box.left >= 0 && box.right <= window.innerWidth
+       && box.width > 0;"""
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_run_progress_and_status_stay_in_sight_with_any_panel_scrolled(demo_run, size):
+    with chromium() as driver:
+        driver.set_window_size(*size)
+        driver.get(with_panel(demo_run.url, "playlist"))
+        visible(driver, "#panel-card-playlist .ag-row")
+        page_height = driver.execute_script("return document.documentElement.scrollHeight")
+        assert page_height < 3 * 1080, f"the page is one long column again ({page_height} px)"
+        driver.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
+        for part in ("run-button", "cancel-button", "run-progress", "run-progress-words"):
+            assert driver.execute_script(IN_VIEW, part), f"{part} left the screen at {size}"
+        tabs = driver.find_elements(By.CSS_SELECTOR, "#panel-tabs .nav-link")
+        assert len(tabs) >= 7  # every panel one click away
+        driver.save_screenshot(f"/tmp/amc-shell-{size[0]}x{size[1]}.png")
