@@ -26,8 +26,21 @@ class NamesFile:
     names: dict[int, str]  # cluster -> clean name, only the clusters the file names
 
 
+# Characters that would hide or disguise what a name says: controls (NUL included), bidirectional
+# overrides and isolates, and zero-width characters. A name is text a team reads; these are refused.
+HIDDEN_CHARACTERS = frozenset(
+    [*map(chr, range(0x00, 0x20)), "\x7f", *map(chr, range(0x80, 0xA0)),
+     "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff",
+     *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+)
+
+
 def clean_name(name: str) -> str:
-    """The name as stored: runs of whitespace become one space, trimmed; raises ValueError when unusable."""
+    """The name as stored: runs of spaces become one space, trimmed; raises ValueError when unusable."""
+    # Line breaks and tabs are whitespace: they become one space like any run of spaces.
+    hidden = next((c for c in str(name) if c in HIDDEN_CHARACTERS and c not in "\t\n\r\x0b\x0c"), None)
+    if hidden is not None:
+        raise ValueError(f"a cluster name cannot hold the invisible or control character U+{ord(hidden):04X}")
     text = " ".join(str(name).split())
     if not text:
         raise ValueError("a cluster name cannot be empty")

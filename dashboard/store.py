@@ -34,6 +34,10 @@ SECRET_KEY_FILE = "secret_key"
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
+HISTORY_KEPT = 500  # name changes kept per run and k: the page shows the latest 50, then more on request
+AUTHOR_MAX = 60
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached or will not do what is asked; the message says which, in one line."""
 
@@ -78,6 +82,7 @@ class NameChange:
     old: str
     new: str
     at: float  # unix time
+    author: str = ""  # the login name, or the display name the user gave; "" when nobody said
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class NameSheet:
     version: int
     names: dict[int, str]  # every cluster: saved name, else the suggested one
     saved: dict[int, str]
-    history: tuple[NameChange, ...]  # oldest first
+    history: tuple[NameChange, ...]  # the latest HISTORY_KEPT changes, oldest first
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,23 @@ class _NameRecord:
 
     version: int = 0
     saved: dict[int, str] = field(default_factory=dict)
-    history: tuple[NameChange, ...] = ()
+    history: tuple[NameChange, ...] = ()  # the latest HISTORY_KEPT
+
+
+def _changed_since(record: _NameRecord, cluster: int, base_version: int) -> bool:
+    """Whether the cluster's name changed after ``base_version``; when the kept history no longer reaches
+    back that far, it may have, and the save is refused as a conflict."""
+    if base_version >= record.version:
+        return False
+    if not record.history or record.history[0].version > base_version + 1:
+        return True
+    return any(c.cluster == cluster and c.version > base_version for c in record.history)
+
+
+def clean_author(author: str) -> str:
+    """An author's name as shown in the history: one line of at most AUTHOR_MAX printable characters."""
+    text = " ".join("".join(c for c in str(author or "") if c.isprintable()).split())
+    return text[:AUTHOR_MAX]
 
 
 class StoreBackend(Protocol):
@@ -284,7 +305,8 @@ class ResultsStore:
     def get_names(self, run_id: str, k: int) -> NameSheet:
         return self._sheet(self._suggested(run_id, k), self._name_record(run_id, k))
 
-    def rename(self, run_id: str, k: int, cluster: int, new_name: str, base_version: int) -> NameSheet:
+    def rename(self, run_id: str, k: int, cluster: int, new_name: str, base_version: int,
+               author: str = "") -> NameSheet:
         suggested = self._suggested(run_id, k)
         _check_cluster(cluster, suggested)
         try:
@@ -293,16 +315,16 @@ class ResultsStore:
             raise InvalidName(str(error)) from None
         with self.backend.transaction():
             record = self._name_record(run_id, k)
-            return self._change(run_id, k, suggested, record, cluster, name, base_version)
+            return self._change(run_id, k, suggested, record, cluster, name, base_version, author)
 
-    def revert(self, run_id: str, k: int, change_version: int, base_version: int) -> NameSheet:
+    def revert(self, run_id: str, k: int, change_version: int, base_version: int, author: str = "") -> NameSheet:
         suggested = self._suggested(run_id, k)
         with self.backend.transaction():
             record = self._name_record(run_id, k)
             change = next((c for c in record.history if c.version == change_version), None)
             if change is None:
                 raise InvalidName(f"there is no name change with version {change_version} to revert")
-            return self._change(run_id, k, suggested, record, change.cluster, change.old, base_version)
+            return self._change(run_id, k, suggested, record, change.cluster, change.old, base_version, author)
 
     def _change(
         self,
@@ -313,9 +335,13 @@ class ResultsStore:
         cluster: int,
         name: str,
         base_version: int,
+        author: str,
     ) -> NameSheet:
         current = self._sheet(suggested, record)
-        if any(c.cluster == cluster and c.version > base_version for c in record.history):
+        if base_version > record.version:
+            raise InvalidName(f"the names are at version {record.version}; a save cannot build on version "
+                              f"{base_version}. Reload the page")
+        if _changed_since(record, cluster, base_version):
             raise NameConflict(cluster, current.names[cluster], current)
         old = current.names[cluster]
         if name == old:
@@ -328,8 +354,9 @@ class ResultsStore:
         saved = {c: n for c, n in record.saved.items() if c != cluster}
         if name != suggested[cluster]:
             saved[cluster] = name
-        change = NameChange(version=version, cluster=cluster, old=old, new=name, at=time.time())
-        record = replace(record, version=version, saved=saved, history=(*record.history, change))
+        change = NameChange(version=version, cluster=cluster, old=old, new=name, at=time.time(),
+                            author=clean_author(author))
+        record = replace(record, version=version, saved=saved, history=(*record.history, change)[-HISTORY_KEPT:])
         self.backend.set(_names_key(run_id, k), _dumps(record))
         return self._sheet(suggested, record)
 

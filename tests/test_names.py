@@ -55,6 +55,12 @@ def test_an_oversized_file_is_refused_before_parsing():
         parse_names_file('{"k": 2, "names": {}, "pad": "' + "x" * 300_000 + '"}')
 
 
+@pytest.mark.parametrize("hidden", ["\x00", "\x1b", "\u202e", "\u2066", "\u200b", "\u200d", "\ufeff", "\x85"])
+def test_names_that_hide_what_they_say_are_refused_in_one_line(hidden):
+    with pytest.raises(ValueError, match=f"invisible or control character U\\+{ord(hidden):04X}"):
+        clean_name(f"Party{hidden}Tracks")
+
+
 def test_clean_name_trims_and_limits():
     assert clean_name("\tNight\n drive ") == "Night drive"
     assert clean_name("x" * 60) == "x" * 60

@@ -218,6 +218,34 @@ def test_concurrent_saves_from_two_processes_lose_no_change(store, store_dir, ru
     assert [c.version for c in sheet.history] == list(range(1, 81))
 
 
+def test_each_change_records_its_author_as_one_printable_line(store, run):
+    sheet = store.rename(run.run_id, 3, 0, "Calm", 0, author="  alice\x00 \u202e smith ")
+    sheet = store.revert(run.run_id, 3, 1, sheet.version, author="bob")
+
+    assert [(c.new, c.author) for c in sheet.history] == [("Calm", "alice smith"), (sheet.names[0], "bob")]
+    assert store.rename(run.run_id, 3, 1, "Loud", sheet.version).history[-1].author == ""
+
+
+def test_a_save_on_a_version_the_names_never_had_is_refused(store, run):
+    store.rename(run.run_id, 3, 0, "Calm", 0)
+    with pytest.raises(InvalidName, match="at version 1; a save cannot build on version 7"):
+        store.rename(run.run_id, 3, 1, "Loud", 7)
+
+
+def test_the_history_is_bounded_and_a_save_older_than_it_is_a_conflict(store, run, monkeypatch):
+    monkeypatch.setattr("dashboard.store.HISTORY_KEPT", 5)
+    version = 0
+    for turn in range(8):
+        version = store.rename(run.run_id, 3, 0, f"Name {turn}", version).version
+
+    sheet = store.get_names(run.run_id, 3)
+    assert sheet.version == 8 and [c.version for c in sheet.history] == [4, 5, 6, 7, 8]
+    # Whether cluster 1 changed after version 1 is no longer on record: refused rather than guessed.
+    with pytest.raises(NameConflict):
+        store.rename(run.run_id, 3, 1, "Loud", 1)
+    assert store.rename(run.run_id, 3, 1, "Loud", 4).names[1] == "Loud"  # within the record: cluster 1 unchanged
+
+
 def test_the_secret_key_is_made_once_and_readable_by_its_owner_only(store_dir):
     key = ResultsStore.open(store_dir).secret_key()
 
