@@ -7,6 +7,7 @@ or LF as a formula, so such cells and headers get a leading ``'``, except plain 
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -55,24 +56,29 @@ def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, st
     return frame.assign(cluster=cluster, cluster_name=cluster_name)
 
 
-def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000) -> Iterator[bytes]:
-    """The frame as UTF-8 CSV (RFC 4180, CRLF), header first, ``chunk_rows`` rows per piece."""
-    yield _csv_bytes([_neutralised_column(pd.Series(frame.columns))])
+def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000, excel: bool = False) -> Iterator[bytes]:
+    """The frame as UTF-8 CSV (RFC 4180, CRLF), header first, ``chunk_rows`` rows per piece.
+
+    ``excel`` puts the UTF-8 byte-order mark first: without it Excel reads the file in the machine's
+    legacy code page and garbles every name outside it.
+    """
+    header = _csv_bytes([_neutralised_column(pd.Series(frame.columns))])
+    yield codecs.BOM_UTF8 + header if excel else header
     for start in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[start : start + chunk_rows]
         columns = [_neutralised_column(chunk[column]) for column in chunk.columns]
         yield _csv_bytes(zip(*columns))
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write the export to ``path``; a reader never sees a half-written file."""
+def write_csv(frame: pd.DataFrame, path: str | Path, excel: bool = False) -> None:
+    """Write the export to ``path`` (``excel``: as in ``csv_chunks``); a reader never sees a half-written file."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
     # Created like any file the user makes (mode 0o666 less the umask), never owner-only like mkstemp's.
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
-            for chunk in csv_chunks(frame):
+            for chunk in csv_chunks(frame, excel=excel):
                 out.write(chunk)
         os.replace(temporary, path)
     except BaseException:

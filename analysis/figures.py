@@ -3,6 +3,16 @@
 Plotly renders trace names, tick labels and hover text as a small subset of HTML, so every piece of
 text that comes from the data (song, artist, genre and cluster names) goes through ``escape`` first:
 a song called ``<b>Hit</b>`` must show its angle brackets, not bold text.
+
+A cluster name shows cut (``shown_label``) in a legend or on an axis, and whole (``cluster_label``,
+escaped) on hover. The fields that carry them, which a rename of cluster ``i`` sets:
+
+- the PCA scatter's legend: trace ``i``'s ``name`` the shown label, its ``meta`` the full name;
+- a cluster axis (heatmap and sizes ``yaxis``, artist spread ``xaxis``, silhouette violins ``yaxis``,
+  feature violins ``xaxis``): ``ticktext[i]`` the shown label. Clusters sit at their numbers, never
+  at their labels, so two long names cut to the same label stay two rows;
+- full names on hover there: the violins' trace ``i`` ``name``; the bars' ``hovertext[i]``; the
+  heatmap's ``hovertext[i]``, a row holding the name once per feature.
 """
 from __future__ import annotations
 
@@ -21,6 +31,9 @@ from analysis.result import RunResult
 CLUSTER_COLOURS: tuple[str, ...] = tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
 ACTIVE_COLOUR = "#d62728"
 HOVER_TEXT_WIDTH = 60
+LABEL_CHARS = 24
+# A raw value on hover: four significant digits, thousands grouped, never an exponent (followers, ms).
+RAW_VALUE_FORMAT = ",.4~r"
 TEMPLATE = "plotly_white"
 _HOVER_TEXT: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
 
@@ -58,16 +71,52 @@ def cluster_colour(cluster: int) -> str:
     return CLUSTER_COLOURS[cluster % len(CLUSTER_COLOURS)]
 
 
+def _cluster_name(names: dict[int, str], cluster: int) -> str:
+    """The display name of a cluster, unescaped; a cluster the sheet does not name keeps its number."""
+    return names.get(cluster, f"Cluster {cluster}")
+
+
 def cluster_label(names: dict[int, str], cluster: int) -> str:
-    """The escaped display name of a cluster; a cluster the sheet does not name keeps its number."""
-    return escape(names.get(cluster, f"Cluster {cluster}"))
+    """The escaped, whole display name of a cluster: what a hover shows."""
+    return escape(_cluster_name(names, cluster))
 
 
-def _base_layout(figure: go.Figure, title: str, height: int = 380) -> go.Figure:
+def shown_label(name: str) -> str:
+    """``name`` as a legend entry or axis tick shows it: escaped, cut to ``LABEL_CHARS`` characters with "…".
+
+    The cut is made on the text itself, so it never splits an escape such as ``&amp;``. The whole
+    name stays on hover in a field of its own, so a rename of a drawn figure sets both: the PCA
+    trace's ``name`` (this label) and ``meta`` (``escape(name)``); on a cluster axis its ``ticktext``
+    entry (this label) and the hover's trace ``name`` or ``hovertext`` (``escape(name)``). The
+    module's notes list the fields of every figure.
+    """
+    if len(name) > LABEL_CHARS:
+        name = name[: LABEL_CHARS - 1].rstrip() + "…"
+    return escape(name)
+
+
+def _shown_cluster_label(names: dict[int, str], cluster: int) -> str:
+    return shown_label(_cluster_name(names, cluster))
+
+
+def cluster_axis(names: dict[int, str], k: int, **axis) -> dict:
+    """An axis with cluster ``i`` at position ``i``, its tick the cluster's shown label."""
+    return {"tickmode": "array", "tickvals": list(range(k)),
+            "ticktext": [_shown_cluster_label(names, cluster) for cluster in range(k)],
+            "zeroline": False, "showgrid": False, **axis}
+
+
+# The title's top sits below the modebar's row (28 px high at the top right), which a narrow chart's
+# title would otherwise run under; the top margin leaves room for a title and a subtitle line.
+MODEBAR_HEIGHT = 28
+TITLE = {"x": 0.01, "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": MODEBAR_HEIGHT}}
+
+
+def _base_layout(figure: go.Figure, title: str, height: int = 380, top: int = 70) -> go.Figure:
     figure.update_layout(
-        title={"text": title, "x": 0.01},
+        title={"text": title, **TITLE},
         height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        margin={"l": 60, "r": 20, "t": top, "b": 50},
     )
     return figure
 
@@ -94,7 +143,7 @@ def elbow_figure(result: RunResult, active_k: int) -> go.Figure:
     )
     figure.add_trace(_marker(active_k, inertia, f"active (k={active_k})", "circle-open", ACTIVE_COLOUR, 26))
     figure.update_xaxes(title="number of clusters k", dtick=1)
-    figure.update_yaxes(title="inertia (sum of squared distances)")
+    figure.update_yaxes(title="inertia (sum of squared distances)", tickformat=",")
     figure.update_layout(legend={"orientation": "h", "y": -0.25}, clickmode="event")
     return _base_layout(figure, "Elbow: inertia by k")
 
@@ -141,9 +190,8 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
     for row, title in enumerate(titles):
         bottom = (2 - row) * (height + gap)
         axes[f"yaxis{row + 1 if row else ''}"] = {"title": {"text": title}, "domain": [bottom, bottom + height],
-                                                  "anchor": "x"}
+                                                  "anchor": "x", "tickformat": ","}
     sample = result.sweep.silhouette_sample_size
-    title = f"Quality by k<br><sub>silhouette of {sample:,} sampled songs ± standard error; ↑ higher, ↓ lower is better</sub>"
     figure = go.Figure(
         traces,
         layout={
@@ -154,9 +202,10 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
             "showlegend": False,
         },
     )
-    _base_layout(figure, title, 560)
-    figure.update_layout(margin={"t": 80})
-    return figure
+    # A subtitle, not a second line in the title: plotly lifts a two-line title's top into the modebar's row.
+    figure.update_layout(title_subtitle_text=f"silhouette of {sample:,} sampled songs ± standard error; "
+                                             "↑ higher, ↓ lower is better")
+    return _base_layout(figure, "Quality by k", 560, top=100)
 
 
 def _vertical_line(x: float, yref: str, colour: str, dash: str) -> dict:
@@ -172,18 +221,7 @@ def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, s
     figure = go.Figure()
     for cluster in range(k):
         values = model.silhouette_values[labels == cluster]
-        figure.add_trace(
-            go.Violin(
-                x=values,
-                name=cluster_label(names, cluster),
-                orientation="h",
-                line_color=cluster_colour(cluster),
-                box_visible=True,
-                meanline_visible=True,
-                points=False,
-                hoveron="violins+kde",
-            )
-        )
+        figure.add_trace(_violin(names, cluster, x=values, y0=cluster, orientation="h", hoveron="violins+kde"))
     mean = float(model.silhouette_values.mean()) if model.silhouette_values.size else 0.0
     figure.update_layout(
         shapes=[_vertical_line(mean, "paper", "#444", "dash")],
@@ -191,9 +229,27 @@ def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, s
                       "showarrow": False, "xanchor": "left", "yanchor": "bottom"}],
     )
     figure.update_xaxes(title="silhouette of each sampled song", range=[-1, 1])
-    figure.update_yaxes(autorange="reversed")  # cluster 0 on top, as in the heatmap
-    figure.update_layout(showlegend=False)
+    # cluster 0 on top, as in the heatmap
+    figure.update_layout(showlegend=False, yaxis=cluster_axis(names, k, autorange="reversed"))
     return _base_layout(figure, f"Silhouette per cluster at k={k}", 120 + 50 * k)
+
+
+def _violin(names: dict[int, str], cluster: int, **trace) -> go.Violin:
+    """A cluster's violin, hard at the data's own range: a 0..1 feature's never reaches below 0 or above 1.
+
+    plotly.js ignores a violin's ``hovertemplate``: its hover names the trace, so the trace carries
+    the full name and the axis the shown label.
+    """
+    return go.Violin(
+        name=cluster_label(names, cluster),
+        line_color=cluster_colour(cluster),
+        box_visible=True,
+        meanline_visible=True,
+        points=False,
+        spanmode="hard",
+        hoverlabel={"namelength": -1},
+        **trace,
+    )
 
 
 def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str]) -> go.Figure:
@@ -215,12 +271,14 @@ def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
                 x=coords[members, 0],
                 y=coords[members, 1],
                 mode="markers",
-                name=cluster_label(names, cluster),
+                name=_shown_cluster_label(names, cluster),
+                meta=cluster_label(names, cluster),
                 marker={"size": 4, "opacity": 0.6, "color": cluster_colour(cluster)},
                 text=songs[members],
                 hovertext=artists[members],
                 customdata=features[members],
                 hovertemplate=PCA_HOVER,
+                hoverlabel={"namelength": -1},  # plotly cuts the <extra> name at 15 characters by default
             )
         )
     ratio = result.pca.explained_variance_ratio
@@ -249,7 +307,7 @@ HOVER_FEATURES: tuple[tuple[str, str], ...] = (
     ("tempo", "%{customdata[4]} BPM"),
 )
 PCA_HOVER = ("<b>%{text}</b><br>%{hovertext}<br>" + " · ".join(label for _, label in HOVER_FEATURES)
-             + "<extra>%{fullData.name}</extra>")
+             + "<extra>%{meta}</extra>")
 
 
 def song_hover_features(frame: pd.DataFrame) -> np.ndarray:
@@ -304,14 +362,15 @@ def loadings_figure(result: RunResult) -> go.Figure:
 
 
 def _short_number(value: float) -> str:
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    # Below 999.5, since three significant digits of 999.5 round up to an exponent ("1e+03").
+    return f"{value:.3g}" if abs(value) < 999.5 else f"{value:,.0f}"
 
 
 def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
     """Clusters × features coloured by z-score around 0; the hover adds the raw mean in the data's units."""
     model = result.models[k]
     features = list(model.zscores.columns)
-    labels = [cluster_label(names, cluster) for cluster in range(k)]
+    full_names = [[cluster_label(names, cluster)] * len(features) for cluster in range(k)]
     zscores = model.zscores.loc[range(k), features].to_numpy(dtype=float)
     means = model.means_raw.loc[range(k), features].to_numpy(dtype=float)
     reach = max(float(np.nanmax(np.abs(zscores))), 1.0)
@@ -319,7 +378,8 @@ def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figur
         go.Heatmap(
             z=zscores,
             x=features,
-            y=labels,
+            y=list(range(k)),
+            hovertext=full_names,
             customdata=np.vectorize(_short_number, otypes=[object])(means),
             colorscale="RdBu_r",
             zmid=0,
@@ -328,10 +388,10 @@ def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figur
             colorbar={"title": {"text": "z-score"}},
             text=np.round(zscores, 1),
             texttemplate="%{text}",
-            hovertemplate="%{y}<br>%{x}<br>z %{z:+.2f}σ<br>mean %{customdata}<extra></extra>",
+            hovertemplate="%{hovertext}<br>%{x}<br>z %{z:+.2f}σ<br>mean %{customdata}<extra></extra>",
         )
     )
-    figure.update_yaxes(autorange="reversed", type="category")
+    figure.update_layout(yaxis=cluster_axis(names, k, autorange="reversed"))
     figure.update_xaxes(tickangle=-35)
     return _base_layout(figure, f"Cluster profiles at k={k} (z-scores, σ from the mean)", 160 + 40 * k)
 
@@ -345,18 +405,9 @@ def distribution_figure(result: RunResult, frame: pd.DataFrame, k: int, feature:
     labels = model.labels[rows]
     figure = go.Figure()
     for cluster in range(k):
-        figure.add_trace(
-            go.Violin(
-                y=values[labels == cluster],
-                name=cluster_label(names, cluster),
-                line_color=cluster_colour(cluster),
-                box_visible=True,
-                meanline_visible=True,
-                points=False,
-            )
-        )
-    figure.update_yaxes(title=f"{escape(feature)} (raw units)")
-    figure.update_layout(showlegend=False)
+        figure.add_trace(_violin(names, cluster, y=values[labels == cluster], x0=cluster))
+    figure.update_yaxes(title=f"{escape(feature)} (raw units)", tickformat=",", hoverformat=RAW_VALUE_FORMAT)
+    figure.update_layout(showlegend=False, xaxis=cluster_axis(names, k))
     return _base_layout(figure, f"{escape(feature)} per cluster ({rows.size:,} sampled songs)", 420)
 
 
@@ -366,17 +417,18 @@ def sizes_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
     total = int(sizes.sum()) or 1
     figure = go.Figure(
         go.Bar(
-            y=[cluster_label(names, cluster) for cluster in range(k)],
+            y=list(range(k)),
+            hovertext=[cluster_label(names, cluster) for cluster in range(k)],
             x=sizes,
             orientation="h",
             marker_color=[cluster_colour(cluster) for cluster in range(k)],
             text=[f"{size / total:.0%}" for size in sizes],
             textposition="auto",
-            hovertemplate="%{y}<br>%{x:,} songs<extra></extra>",
+            hovertemplate="%{hovertext}<br>%{x:,} songs (%{text})<extra></extra>",
         )
     )
-    figure.update_yaxes(type="category", autorange="reversed")
-    figure.update_xaxes(title="songs")
+    figure.update_layout(yaxis=cluster_axis(names, k, autorange="reversed"))
+    figure.update_xaxes(title="songs", tickformat=",")
     return _base_layout(figure, f"Cluster sizes at k={k}", 140 + 36 * k)
 
 
@@ -385,12 +437,13 @@ def artist_spread_figure(counts: np.ndarray, names: dict[int, str], query: str) 
     clusters = range(len(counts))
     figure = go.Figure(
         go.Bar(
-            x=[cluster_label(names, cluster) for cluster in clusters],
+            x=list(clusters),
+            hovertext=[cluster_label(names, cluster) for cluster in clusters],
             y=counts,
             marker_color=[cluster_colour(cluster) for cluster in clusters],
-            hovertemplate="%{x}<br>%{y:,} songs<extra></extra>",
+            hovertemplate="%{hovertext}<br>%{y:,} songs<extra></extra>",
         )
     )
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(title="songs")
+    figure.update_layout(xaxis=cluster_axis(names, len(counts)))
+    figure.update_yaxes(title="songs", tickformat=",")
     return _base_layout(figure, f"Songs of artists matching “{escape(query)}” per cluster", 300)

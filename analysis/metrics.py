@@ -75,29 +75,38 @@ def find_knee(ks: tuple[int, ...] | list[int], inertias: tuple[float, ...] | lis
 
 
 def recommend(metrics: tuple[KMetrics, ...], knee: int | None) -> tuple[int, str]:
-    """The k to use and one sentence saying why.
+    """The k to use and one plain sentence saying why, written to follow "k = 7: ".
 
     Rule: the best mean sampled silhouette wins, unless the knee's silhouette is within the
     combined spread (the two standard errors of the sampled means) of the best one's: then the knee wins,
     since the two are indistinguishable by silhouette and the knee is where more clusters stop paying.
     """
     best = max(metrics, key=lambda m: m.silhouette)
-    best_text = f"silhouette best at {best.k} ({_silhouette_text(best)})"
     if knee is None:
-        return best.k, f"no knee in the inertia curve; {best_text}; chose {best.k}, the best silhouette"
+        return best.k, (f"the inertia curve has no clear elbow, so the pick is k = {best.k}, "
+                        f"which separates the songs best (silhouette {_silhouette(best.silhouette)}).")
     at_knee = next(m for m in metrics if m.k == knee)
     if knee == best.k:
-        return knee, f"knee at {knee}; {best_text}; chose {knee}: the knee also has the best silhouette"
+        return knee, (f"the elbow of the inertia curve is at k = {knee}, which also separates the songs best "
+                      f"(silhouette {_silhouette(best.silhouette)}).")
     gap = best.silhouette - at_knee.silhouette
     spread = best.silhouette_spread + at_knee.silhouette_spread
-    knee_text = f"knee at {knee} (silhouette {_silhouette_text(at_knee)})"
+    at_knee_text, best_text = _silhouettes(at_knee.silhouette, best.silhouette)
     if gap <= spread:
-        return knee, f"{knee_text}; {best_text}; chose {knee}: its silhouette is within the spread of the best ({gap:.3f} ≤ {spread:.3f})"
-    return best.k, f"{knee_text}; {best_text}; chose {best.k}: the knee's silhouette is lower by more than the spread ({gap:.3f} > {spread:.3f})"
+        return knee, (f"the elbow of the inertia curve is at k = {knee}, and it separates the songs as well as "
+                      f"k = {best.k} within sampling noise (silhouette {at_knee_text} against {best_text}).")
+    return best.k, (f"the elbow of the inertia curve is at k = {knee}, but k = {best.k} separates the songs "
+                    f"better, by more than sampling noise (silhouette {best_text} against {at_knee_text}).")
 
 
-def _silhouette_text(metric: KMetrics) -> str:
-    return f"{metric.silhouette:.3f} ± {metric.silhouette_spread:.3f}"
+def _silhouette(value: float, decimals: int = 2) -> str:
+    return f"{round(value, decimals) + 0.0:.{decimals}f}"  # + 0.0 turns a rounded -0.0 into 0.0
+
+
+def _silhouettes(first: float, second: float) -> tuple[str, str]:
+    """Two silhouettes to two decimals, or three when two would show them equal."""
+    texts = (_silhouette(first), _silhouette(second))
+    return texts if texts[0] != texts[1] else (_silhouette(first, 3), _silhouette(second, 3))
 
 
 def _present_clusters(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

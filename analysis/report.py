@@ -18,7 +18,9 @@ from analysis.result import RunResult
 
 GENRE_PURITY_ROWS = 30
 SPANNING_ROWS = 30
-PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+# Local actions only. plotly.js 3 offers "Share chart..." to its cloud unless told not to; it has no
+# Chart Studio or link buttons any more, and plotly.py warns about their old switches.
+PLOT_CONFIG = {"displaylogo": False, "showSendToCloud": False, "responsive": True}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 1.5rem 3rem; color: #222; }

@@ -187,8 +187,8 @@ def time_callbacks(page: DashPage, state: dict, calls: int) -> dict[str, list[An
         "panel draw")}
     for call in range(calls):
         other_k = ks[call % len(ks)] if ks[call % len(ks)] != state["k"] else ks[(call + 1) % len(ks)]
-        timings["k switch"].append(page.post(RUN_STATE, f"{part('elbow', 'k')}.value",
-                                             {f"{part('elbow', 'k')}.value": str(other_k), RUN_STATE: state}))
+        timings["k switch"].append(page.post(RUN_STATE, f"{part('elbow', 'wanted-k')}.data",
+                                             {f"{part('elbow', 'wanted-k')}.data": other_k, RUN_STATE: state}))
         timings["rename"].append(_rename(page, state, call))
         state = page.values[RUN_STATE]
         feature = features[call % len(features)]

@@ -41,7 +41,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 JOB_TIMEOUT = 300.0
 SEEDS = (1, 2, 3, 4)  # a few distinct runs: the first user to ask computes, the others reuse
 CLUSTER_KEY = '{"panel":"playlist","part":"clusters"}.value'
-K_CHOICE_KEY = '{"panel":"elbow","part":"k"}.value'
+K_CHOICE_KEY = '{"panel":"elbow","part":"wanted-k"}.data'
 RUN_STATE_KEY = "run-state.data"
 SHOWN_PANELS = ("pca", "elbow", "heatmap", "naming", "artists", "playlist")  # the tabs a visit clicks through
 
@@ -259,7 +259,7 @@ def one_visit(user: DashUser) -> None:
     user.pause()
 
     options = [o["value"] for o in user.values.get('{"panel":"elbow","part":"k"}.options') or []]
-    other_ks = [k for k in options if k != state["k"]]
+    other_ks = [int(k) for k in options if int(k) != state["k"]]
     if other_ks:
         user.values[K_CHOICE_KEY] = rng.choice(other_ks)
         user.fire("switch-k", user.callback(RUN_STATE_KEY, K_CHOICE_KEY), K_CHOICE_KEY)

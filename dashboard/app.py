@@ -46,7 +46,7 @@ from dashboard.host import (
 from dashboard.jobs import RunJobs, error_alert, new_ticket, outcome
 from dashboard.limits import SessionBusy
 from dashboard.panels.registry import failed_panel, load_panels
-from dashboard.store import Memo, ResultsStore, StoreUnavailable
+from dashboard.store import Memo, ResultsStore, StoreUnavailable, UnknownRun
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ REPORT_LINES_SHOWN = 5
 DRAWN_KEPT = 32
 DEMO_LABEL, START_UP_LABEL, UPLOADED_LABEL = "Demo", "Start-up file", "Uploaded"
 SHELL = "shell"  # the shell's own namespace for routes: the full-dataset export
+NAMES_POLL_MS = 2_000  # how often a page asks whether the team renamed a cluster: renames show within 5 s
 FIRST_PANEL = "pca"  # the songs' map is the first view of a run, when that panel is there
 ASSET_CACHE_SECONDS = 24 * 3600
 # The parameter inputs, in the order ``params_from_form`` takes their values.
@@ -204,6 +205,7 @@ def build_layout(shell: Shell):
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.RUN_STATE),
             dcc.Store(id=ids.NAMES),
+            dcc.Interval(id=ids.NAMES_POLL, interval=NAMES_POLL_MS),
             dcc.Store(id=ids.RUN_REQUEST),
             dcc.Store(id=ids.JOB_OUTCOME),
             dcc.Store(id=ids.JOB_WATCH),
@@ -496,6 +498,13 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         State(ids.NAMES, "data"),
     )(partial(current_names, shell))
 
+    app.callback(
+        Output(ids.RUN_STATE, "data", allow_duplicate=True),
+        Input(ids.NAMES_POLL, "n_intervals"),
+        State(ids.RUN_STATE, "data"),
+        prevent_initial_call=True,
+    )(partial(newer_names, shell))
+
     app.clientside_callback(
         ClientsideFunction(namespace="amc", function_name="showPanel"),
         Output(view_store_id(ALL), "data"),
@@ -584,6 +593,19 @@ def current_names(shell: Shell, state: dict | None, names: dict | None):
         return names_data(resolve_view(shell.store, state))
     except ViewUnavailable:
         raise PreventUpdate from None
+
+
+def newer_names(shell: Shell, _tick, state: dict | None):
+    """The run state at the team's newest names, when someone renamed a cluster of the view shown."""
+    if not state or not state.get("run_id"):
+        raise PreventUpdate
+    try:
+        version = shell.store.get_names(state["run_id"], int(state["k"])).version
+    except (UnknownRun, TypeError, ValueError, KeyError):
+        raise PreventUpdate from None
+    if version == state.get("names_version"):
+        raise PreventUpdate
+    return {**state, "names_version": version}
 
 
 def open_link(shell: Shell, search: str | None, state: dict | None):

@@ -2,6 +2,7 @@
 from dashboard.host import NAMES, RUN_STATE  # noqa: F401 (the host owns the state it hands panels)
 
 URL = "url"
+NAMES_POLL = "names-poll"  # the page asks for the team's newest names on this beat
 RUN_REQUEST = "run-request"  # the ticket of the run asked for last: {ticket, dataset_id, params, run_id}
 JOB_OUTCOME = "job-outcome"  # {ticket, dataset_id, run_id} of a finished or already stored run
 JOB_WATCH = "job-watch"  # True while the background run is in flight; its fall triggers the settling

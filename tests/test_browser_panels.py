@@ -3,8 +3,10 @@ switching k from the elbow panel without redrawing what does not depend on k, re
 legend without fetching the songs again, and the artist search."""
 from __future__ import annotations
 
+import html
 import json
 import re
+import time
 
 import pytest
 from browser import (  # noqa: F401 (fixtures)
@@ -16,15 +18,19 @@ from browser import (  # noqa: F401 (fixtures)
     show_panel,
     visible,
     wait_for,
+    with_panel,
 )
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from analysis.figures import shown_label
+
 pytestmark = pytest.mark.browser
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)> & co"
+HOSTILE_SHOWN = html.unescape(shown_label(HOSTILE_NAME))  # legends and axes cut a long name with "…"
 GRAPH_PANELS = ("elbow", "silhouette", "pca", "heatmap")
 
 
@@ -49,6 +55,10 @@ def card(driver, panel: str):
 
 def figures_drawn(driver, panel: str = "pca") -> bool:
     return bool(card(driver, panel).find_elements(By.CSS_SELECTOR, ".main-svg"))
+
+
+def name_fields(driver) -> list:
+    return card(driver, "naming").find_elements(By.CSS_SELECTOR, "input[id*='\"part\":\"name\"']")
 
 
 def scatter_ready(driver) -> bool:
@@ -85,7 +95,7 @@ def test_only_the_panel_on_screen_is_drawn_and_each_tab_draws_its_own(page):
         assert panel == "pca" or not card(page, "pca").is_displayed()
         screenshot(page, panel)
     show_panel(page, "naming")
-    wait_for(page, lambda d: len(card(d, "naming").find_elements(By.CSS_SELECTOR, "input[type=text]")) == k, 30)
+    wait_for(page, lambda d: len(name_fields(d)) == k, 30)
     wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, part("naming", "history")).text, 30,
              "the naming history was never drawn")
     show_panel(page, "artists")
@@ -116,7 +126,7 @@ def test_a_k_switch_moves_the_elbows_marker_and_redraws_only_what_depends_on_k(p
     show_panel(page, "heatmap")
     wait_for(page, lambda d: f"k={other}" in card(d, "heatmap").text, 30, "the heatmap never showed the new k")
     show_panel(page, "naming")
-    wait_for(page, lambda d: len(card(d, "naming").find_elements(By.CSS_SELECTOR, "input[type=text]")) == other, 30)
+    wait_for(page, lambda d: len(name_fields(d)) == other, 30)
     screenshot(page, "k")
 
 
@@ -156,9 +166,11 @@ def test_renaming_a_cluster_patches_the_name_into_every_panel_and_fetches_no_son
     history = visible(page, part("naming", "history"))
     wait_for(page, lambda d: HOSTILE_NAME in history.text, 30, "the history never showed the new name")
     show_panel(page, "pca")
-    wait_for(page, lambda d: HOSTILE_NAME in pca_legend(d), 30, "the PCA legend never showed the new name")
+    wait_for(page, lambda d: HOSTILE_SHOWN in pca_legend(d), 30, "the PCA legend never showed the new name")
+    full_on_hover = "return arguments[0].querySelector('.js-plotly-plot').data[0].meta"
+    assert html.unescape(page.execute_script(full_on_hover, card(page, "pca"))) == HOSTILE_NAME
     show_panel(page, "heatmap")
-    wait_for(page, lambda d: HOSTILE_NAME in card(d, "heatmap").text, 30, "the heatmap never showed the new name")
+    wait_for(page, lambda d: HOSTILE_SHOWN in card(d, "heatmap").text, 30, "the heatmap never showed the new name")
     assert songs_requests(page) == fetched, "a rename asked for the PCA's songs again"
     assert not page.find_elements(By.CSS_SELECTOR, ".amc-panel img[src=x]")
     screenshot(page, "renamed")
@@ -166,7 +178,7 @@ def test_renaming_a_cluster_patches_the_name_into_every_panel_and_fetches_no_son
     show_panel(page, "naming")
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "history") + " button"))
     show_panel(page, "pca")
-    wait_for(page, lambda d: HOSTILE_NAME not in pca_legend(d), 30, "reverting never restored the old name")
+    wait_for(page, lambda d: HOSTILE_SHOWN not in pca_legend(d), 30, "reverting never restored the old name")
 
 
 def songs_requests(driver) -> int:
@@ -182,23 +194,48 @@ def rename(driver, cluster: int, name: str) -> None:
     click(driver, driver.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=cluster)))
 
 
-def test_a_stale_save_shows_the_colleagues_name_and_a_second_save_wins(page, demo_run_url):
+def test_a_colleagues_rename_arrives_live_and_typed_text_survives_it_and_another_save(page, demo_run_url):
     show_panel(page, "naming")
-    visible(page, part("naming", "name", cluster=1))
+    field = visible(page, part("naming", "name", cluster=1))
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("My choice")  # typed, not saved
     with chromium() as colleague:
-        colleague.get(page.current_url)
-        visible(colleague, part("naming", "name", cluster=1))
+        colleague.get(with_panel(page.current_url, "naming"))
+        author = visible(colleague, "#naming-author")
+        author.send_keys("Colleague")
         rename(colleague, 1, "Colleague's choice")
-        wait_for(colleague, lambda d: "Colleague's choice" in d.find_element(By.CSS_SELECTOR, part("naming", "history"))
-                 .text, 30, "the colleague's save never showed")
+        rename(colleague, 2, "Colleague's other choice")
+        history = visible(colleague, part("naming", "history"))
+        wait_for(colleague, lambda d: "Colleague's other choice" in history.text, 30, "the colleague's saves never showed")
 
-    rename(page, 1, "My choice")
+    # Within 5 s, without a reload: the untouched field takes the new name, the typed one keeps its text.
+    other = page.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=2))
+    wait_for(page, lambda d: other.get_attribute("value") == "Colleague's other choice", 5, "no live rename")
+    assert field.get_attribute("value") == "My choice"
+    assert "renamed by Colleague" in page.find_element(By.CSS_SELECTOR, part("naming", "history")).text
+    assert "cluster 1 is now \"Colleague's choice\"" in visible(page, part("naming", "alert") + " .alert-warning").text
 
+    click(page, page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=1)))
     warning = visible(page, part("naming", "alert") + " .alert-warning")
-    assert "Colleague's choice" in warning.text
+    wait_for(page, lambda d: "your name was not saved" in warning.text, 10, "saving over an unseen name did not conflict")
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=1)))
     show_panel(page, "pca")
     wait_for(page, lambda d: "My choice" in pca_legend(d), 30, "the second save never went through")
+
+
+def test_saving_one_name_keeps_what_is_typed_in_the_others(page):
+    show_panel(page, "naming")
+    for cluster, text in ((0, "Typed zero"), (1, "Typed one"), (2, "Typed two")):
+        field = page.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=cluster))
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(text)
+    click(page, page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=0)))
+    history = page.find_element(By.CSS_SELECTOR, part("naming", "history"))
+    wait_for(page, lambda d: "Typed zero" in history.text, 30, "the save never showed")
+    time.sleep(2.5)  # one more beat of the names poll
+    values = [page.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=c)).get_attribute("value")
+              for c in (0, 1, 2)]
+    assert values == ["Typed zero", "Typed one", "Typed two"]
 
 
 def test_searching_an_artist_shows_where_their_songs_fall(page):

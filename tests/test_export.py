@@ -1,8 +1,9 @@
 """The one export writer: formulas defused, everything else exactly as the user gave it."""
 from __future__ import annotations
 
-import os
 import csv
+import hashlib
+import os
 import io
 import re
 
@@ -176,3 +177,37 @@ def test_write_csv_gives_the_file_the_users_usual_permissions(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
+
+
+# sha256 of the real sample's clustered export as written before the ``excel`` option existed.
+CLUSTERED_SAMPLE_SHA256 = "6169e9287beec0310c76a0844a5e00d17010581902b300e9ab1dd751095e5646"
+BOM = b"\xef\xbb\xbf"
+
+
+def sample_export(sample_csv) -> pd.DataFrame:
+    dataset = load_csv(sample_csv)
+    return clustered_frame(dataset, np.arange(len(dataset.frame)) % 3, {0: "Chill", 1: "=X", 2: "Ünï 中文"})
+
+
+def test_the_default_export_is_unchanged_byte_for_byte_and_has_no_bom(sample_csv):
+    written = b"".join(csv_chunks(sample_export(sample_csv), chunk_rows=100))
+    assert hashlib.sha256(written).hexdigest() == CLUSTERED_SAMPLE_SHA256
+    assert not written.startswith(BOM)
+
+
+def test_an_export_for_excel_starts_with_the_bom_and_holds_the_same_rows(sample_csv):
+    frame = sample_export(sample_csv)
+    chunks = list(csv_chunks(frame, chunk_rows=100, excel=True))
+    plain = list(csv_chunks(frame, chunk_rows=100))
+    assert chunks[0] == BOM + plain[0] and chunks[1:] == plain[1:]
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"), newline="")))
+    assert rows == list(csv.reader(io.StringIO(b"".join(plain).decode("utf-8"), newline="")))
+    assert rows[2][-1] == "'=X" and rows[3][-1] == "Ünï 中文"  # neutralised as ever
+
+
+def test_write_csv_for_excel(tmp_path):
+    frame = pd.DataFrame({"name": ["中文", "=1+2"]})
+    write_csv(frame, tmp_path / "excel.csv", excel=True)
+    write_csv(frame, tmp_path / "plain.csv")
+    assert (tmp_path / "excel.csv").read_bytes() == BOM + (tmp_path / "plain.csv").read_bytes()
+    assert (tmp_path / "plain.csv").read_bytes() == "name\r\n中文\r\n'=1+2\r\n".encode("utf-8")

@@ -1,6 +1,7 @@
 """The plotly figure builders on a small real run: traces, names, markers and escaping of data text."""
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -12,6 +13,9 @@ from synthetic_run import HOSTILE_ARTIST, HOSTILE_SONG, frame, pipeline_run, run
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 NAMES = {0: HOSTILE_NAME, 1: "Calm & quiet", 2: "Loud"}
+ESCAPED_NAMES = ["&lt;img src=x onerror=alert(1)&gt;", "Calm &amp; quiet", "Loud"]
+SHOWN_NAMES = ["&lt;img src=x onerror=aler…", "Calm &amp; quiet", "Loud"]
+TWINS = {0: "Slow acoustic ballads from the fifties", 1: "Slow acoustic ballads from the sixties", 2: "Loud"}
 
 
 def raw_markup_in(figure) -> bool:
@@ -48,14 +52,17 @@ def test_silhouette_figure_has_spread_dbi_ch_and_the_active_k(run):
 
 def test_silhouette_distribution_has_one_violin_per_cluster_with_every_sampled_song(run):
     figure = figures.silhouette_distribution_figure(run, 3, NAMES)
-    assert [trace.name for trace in figure.data] == ["&lt;img src=x onerror=alert(1)&gt;", "Calm &amp; quiet", "Loud"]
+    assert [trace.name for trace in figure.data] == ESCAPED_NAMES
+    assert [trace.y0 for trace in figure.data] == [0, 1, 2]
+    assert list(figure.layout.yaxis.ticktext) == SHOWN_NAMES
     assert sum(len(trace.x) for trace in figure.data) == run.models[3].silhouette_values.size
 
 
 def test_pca_has_one_webgl_trace_per_cluster_holding_every_song(run, frame):
     figure = figures.pca_figure(run, frame, 4, NAMES)
     assert [trace.type for trace in figure.data] == ["scattergl"] * 4
-    assert [trace.name for trace in figure.data][1:] == ["Calm &amp; quiet", "Loud", "Cluster 3"]
+    assert [trace.name for trace in figure.data] == [*SHOWN_NAMES, "Cluster 3"]
+    assert [trace.meta for trace in figure.data] == [*ESCAPED_NAMES, "Cluster 3"]
     assert sum(len(trace.x) for trace in figure.data) == len(frame)
     assert figure.layout.legend.itemclick == "toggleothers"
     assert list(map(len, (t.x for t in figure.data))) == list(run.models[4].sizes)
@@ -120,7 +127,11 @@ def test_heatmap_colours_zscores_around_zero_with_raw_means_on_hover(run):
     heat = figure.data[0]
     assert heat.zmid == 0
     assert np.allclose(np.asarray(heat.z), run.models[3].zscores.to_numpy())
-    assert list(heat.y) == ["&lt;img src=x onerror=alert(1)&gt;", "Calm &amp; quiet", "Loud"]
+    assert list(heat.y) == [0, 1, 2]
+    assert list(figure.layout.yaxis.ticktext) == SHOWN_NAMES
+    assert [row[0] for row in heat.hovertext] == ESCAPED_NAMES
+    assert all(len(row) == len(heat.x) for row in heat.hovertext)
+    assert heat.hovertemplate.startswith("%{hovertext}<br>")
     energy = list(heat.x).index("energy")
     assert heat.customdata[1][energy] == figures._short_number(run.models[3].means_raw.loc[1, "energy"])
     assert "mean %{customdata}" in heat.hovertemplate
@@ -138,7 +149,9 @@ def test_distribution_shows_raw_values_of_the_sampled_songs_per_cluster(run, fra
 def test_sizes_add_up_to_every_song(run, frame):
     figure = figures.sizes_figure(run, 4, NAMES)
     assert sum(figure.data[0].x) == len(frame)
-    assert figure.data[0].y[0] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert list(figure.data[0].y) == [0, 1, 2, 3]
+    assert list(figure.layout.yaxis.ticktext) == [*SHOWN_NAMES, "Cluster 3"]
+    assert list(figure.data[0].hovertext) == [*ESCAPED_NAMES, "Cluster 3"]
 
 
 def test_every_figure_serialises_without_raw_markup_from_data(run, frame):
@@ -180,3 +193,103 @@ def test_every_figure_draws_the_pipelines_own_run(pipeline_run, k):
     pca = figures.pca_figure(result, dataset.frame, k, names)
     assert sum(len(trace.x) for trace in pca.data) == len(dataset.frame)
     assert "&lt;img src=x onerror=alert(1)&gt;" in {text for trace in pca.data for text in trace.text}
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Loud", "Loud"),
+        ("Calm & quiet", "Calm &amp; quiet"),
+        ("x" * figures.LABEL_CHARS, "x" * figures.LABEL_CHARS),
+        ("x" * (figures.LABEL_CHARS + 1), "x" * (figures.LABEL_CHARS - 1) + "…"),
+        ("&" * 40, "&amp;" * (figures.LABEL_CHARS - 1) + "…"),  # cut before escaping: no half "&am"
+        ("Slow acoustic ballads, fifties", "Slow acoustic ballads,…"),  # no space before the "…"
+        ("中文名字" * 10, "中文名字" * 5 + "中文名…"),
+    ],
+)
+def test_shown_label_cuts_long_names_then_escapes(name, shown):
+    assert figures.shown_label(name) == shown
+    assert len(html.unescape(figures.shown_label(name))) <= figures.LABEL_CHARS
+
+
+def test_pca_hover_shows_the_full_name_from_the_traces_meta_without_per_song_payload(run, frame):
+    figure = figures.pca_figure(run, frame, 3, TWINS)
+    assert [trace.name for trace in figure.data] == [figures.shown_label(name) for name in TWINS.values()]
+    assert [trace.meta for trace in figure.data] == list(TWINS.values())
+    for trace in figure.data:
+        assert trace.hovertemplate.endswith("<extra>%{meta}</extra>")
+        assert trace.hoverlabel.namelength == -1  # plotly would cut the <extra> name at 15 characters
+        per_song = {key for key, value in trace.to_plotly_json().items() if np.ndim(value) == 1 and len(value) > 1}
+        assert per_song == {"x", "y", "text", "hovertext"}
+        assert trace.customdata.shape == (len(trace.x), len(figures.HOVER_FEATURES))
+
+
+def cluster_axis_figures(run, frame, names):
+    """figure name -> (figure, its cluster axis, full names as its hover shows them, one per cluster)."""
+    heatmap = figures.heatmap_figure(run, 3, names)
+    sizes = figures.sizes_figure(run, 3, names)
+    spread = figures.artist_spread_figure(np.array([5, 0, 1200]), names, "abba")
+    silhouettes = figures.silhouette_distribution_figure(run, 3, names)
+    distribution = figures.distribution_figure(run, frame, 3, "energy", names)
+    return {
+        "heatmap": (heatmap, heatmap.layout.yaxis, [row[0] for row in heatmap.data[0].hovertext]),
+        "sizes": (sizes, sizes.layout.yaxis, list(sizes.data[0].hovertext)),
+        "artist spread": (spread, spread.layout.xaxis, list(spread.data[0].hovertext)),
+        "silhouettes": (silhouettes, silhouettes.layout.yaxis, [trace.name for trace in silhouettes.data]),
+        "distribution": (distribution, distribution.layout.xaxis, [trace.name for trace in distribution.data]),
+    }
+
+
+def test_cluster_axes_show_cut_names_and_hovers_the_full_ones(run, frame):
+    names = {**TWINS, 2: HOSTILE_NAME}
+    for kind, (_, axis, hover_names) in cluster_axis_figures(run, frame, names).items():
+        assert list(axis.tickvals) == [0, 1, 2], kind
+        assert list(axis.ticktext) == [figures.shown_label(name) for name in names.values()], kind
+        assert hover_names == [figures.escape(name) for name in names.values()], kind
+
+
+def test_two_names_cut_to_one_label_stay_two_clusters(run, frame):
+    assert figures.shown_label(TWINS[0]) == figures.shown_label(TWINS[1])
+    figures_by_kind = cluster_axis_figures(run, frame, TWINS)
+    heatmap, sizes, spread = (figures_by_kind[kind][0].data[0] for kind in ("heatmap", "sizes", "artist spread"))
+    assert list(heatmap.y) == list(sizes.y) == list(spread.x) == [0, 1, 2]
+    for kind in ("silhouettes", "distribution"):
+        violins = figures_by_kind[kind][0].data
+        assert sorted({trace.y0 if trace.orientation == "h" else trace.x0 for trace in violins}) == [0, 1, 2], kind
+
+
+def test_violins_stay_inside_each_features_range(run, frame):
+    for figure in (figures.silhouette_distribution_figure(run, 3, NAMES),
+                   figures.distribution_figure(run, frame, 3, "energy", NAMES)):
+        assert [trace.spanmode for trace in figure.data] == ["hard"] * 3
+
+
+def test_counts_and_large_values_are_grouped_by_thousands(run, frame):
+    elbow = figures.elbow_figure(run, 3)
+    quality = figures.silhouette_figure(run, 3)
+    sizes = figures.sizes_figure(run, 3, NAMES)
+    spread = figures.artist_spread_figure(np.array([5, 0, 1200]), NAMES, "abba")
+    distribution = figures.distribution_figure(run, frame, 3, "energy", NAMES)
+    assert elbow.layout.yaxis.tickformat == quality.layout.yaxis3.tickformat == ","
+    assert sizes.layout.xaxis.tickformat == spread.layout.yaxis.tickformat == distribution.layout.yaxis.tickformat == ","
+    assert distribution.layout.yaxis.hoverformat == figures.RAW_VALUE_FORMAT
+    assert "%{x:,} songs" in sizes.data[0].hovertemplate and "%{y:,} songs" in spread.data[0].hovertemplate
+    assert "inertia %{y:,.0f}" in elbow.data[0].hovertemplate
+    assert "CH %{y:,.0f}" in quality.data[2].hovertemplate
+
+
+@pytest.mark.parametrize(("value", "text"), [(0.734, "0.734"), (-5.883, "-5.88"), (999.4, "999"), (999.7, "1,000"),
+                                             (215_000.0, "215,000"), (1_234_567.0, "1,234,567")])
+def test_heatmap_means_never_show_an_exponent(value, text):
+    assert figures._short_number(value) == text
+
+
+def test_every_title_starts_below_the_modebar(run, frame):
+    for kind, figure in every_figure(run, frame, 3, NAMES).items():
+        title, margin = figure.layout.title, figure.layout.margin
+        assert (title.xanchor, title.yanchor, title.y, title.yref) == ("left", "top", 1, "container"), kind
+        assert title.pad.t >= figures.MODEBAR_HEIGHT and margin.t >= 70, kind
+        assert "<br>" not in title.text, kind  # plotly lifts a second line's top into the modebar's row
+    quality = figures.silhouette_figure(run, 3)
+    assert quality.layout.title.subtitle.text.startswith(f"silhouette of {run.sweep.silhouette_sample_size:,} sampled")
+    assert quality.layout.margin.t >= 90

@@ -66,23 +66,37 @@ SWEEP = (metric(2, 0.20, 0.003), metric(3, 0.243, 0.004), metric(4, 0.240, 0.003
 def test_knee_within_the_spread_of_the_best_is_chosen():
     k, reason = recommend(SWEEP, knee=4)
     assert k == 4
-    assert reason.startswith("knee at 4 (silhouette 0.240 ± 0.003); silhouette best at 3 (0.243 ± 0.004); chose 4")
+    assert reason == ("the elbow of the inertia curve is at k = 4, and it separates the songs as well as k = 3 "
+                      "within sampling noise (silhouette 0.240 against 0.243).")
 
 
 def test_best_silhouette_wins_over_a_clearly_worse_knee():
     k, reason = recommend(SWEEP, knee=5)
     assert k == 3
-    assert "chose 3" in reason and "0.053 > 0.006" in reason
+    assert reason == ("the elbow of the inertia curve is at k = 5, but k = 3 separates the songs better, "
+                      "by more than sampling noise (silhouette 0.24 against 0.19).")
 
 
 def test_without_a_knee_the_best_silhouette_is_chosen():
     k, reason = recommend(SWEEP, knee=None)
-    assert (k, reason) == (3, "no knee in the inertia curve; silhouette best at 3 (0.243 ± 0.004); chose 3, the best silhouette")
+    assert (k, reason) == (3, "the inertia curve has no clear elbow, so the pick is k = 3, "
+                              "which separates the songs best (silhouette 0.24).")
 
 
 def test_knee_at_the_best_silhouette():
     k, reason = recommend(SWEEP, knee=3)
-    assert k == 3 and "the knee also has the best silhouette" in reason
+    assert (k, reason) == (3, "the elbow of the inertia curve is at k = 3, which also separates the songs best "
+                              "(silhouette 0.24).")
+
+
+def test_a_knee_beaten_by_a_hair_without_spread_still_loses_and_its_silhouettes_differ_in_words():
+    k, reason = recommend((metric(2, 0.2041, 0.0), metric(3, 0.2003, 0.0), metric(4, 0.15, 0.0)), knee=3)
+    assert k == 2 and "(silhouette 0.204 against 0.200)" in reason
+
+
+def test_a_silhouette_near_zero_reads_as_zero_not_minus_zero():
+    _, reason = recommend((metric(2, -0.001, 0.01), metric(3, -0.2, 0.01)), knee=None)
+    assert "(silhouette 0.00)" in reason
 
 
 def test_cluster_scores_of_a_fit_are_both_scores():

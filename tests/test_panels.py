@@ -16,7 +16,7 @@ from analysis.names import parse_names_file
 from dashboard.host import PanelHost, RunView
 from dashboard.panels import artists, elbow, heatmap, naming, pca
 from dashboard.panels.registry import builtin_panels
-from dashboard.store import ResultsStore
+from dashboard.store import NameChange, ResultsStore
 from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, synthetic_dataset  # noqa: F401 (fixtures)
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
@@ -200,41 +200,75 @@ def test_choosing_a_k_in_the_sweep_makes_it_active(host, state):
     assert host.with_k(state, 4) == {**state, "k": 4, "names_version": 0}
     assert host.with_k(state, 3) is no_update
     assert host.with_k(state, 9) is no_update
-    assert elbow.clicked_k({"points": [{"x": 2, "y": 10.0, "curveNumber": 0}]}) == 2
 
 
-def test_saving_a_name_bumps_the_version_every_panel_redraws_from(host, store, state, run):
-    new_state, message, base, history = naming.apply_change(host, state, {"part": "save", "cluster": 1},
-                                                            {1: "  Loud  "}, 0)
-    assert new_state == {**state, "names_version": 1} and message is None and base == 1 and history is no_update
+def drawn_at(store, run, version=0, k=3) -> dict:
+    """The naming panel's record of what each field was given, as drawn at ``version``."""
+    return {"names": list(store.get_names(run.run_id, k).names.values()), "seen": [version] * k}
+
+
+def test_saving_a_name_bumps_the_version_every_panel_follows(host, store, state, run):
+    new_state, message, drawn, history = naming.apply_change(
+        host, state, {"part": "save", "cluster": 1}, {1: "  Loud  "}, drawn_at(store, run), 0, "alice")
+    assert new_state == {**state, "names_version": 1} and message is None and drawn is no_update
     assert store.get_names(run.run_id, 3).names[1] == "Loud"
+    assert store.get_names(run.run_id, 3).history[-1].author == "alice"
 
 
-def test_a_stale_save_shows_the_conflict_and_keeps_the_page(host, store, state, run):
+def test_a_save_over_a_name_the_page_never_showed_is_a_conflict_and_a_second_save_wins(host, store, state, run):
+    drawn = drawn_at(store, run)
     store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
-    new_state, message, base, history = naming.apply_change(host, state, {"part": "save", "cluster": 1},
-                                                            {1: "Mine"}, 0)
-    assert new_state is no_update and base == 1
+    new_state, message, drawn, history = naming.apply_change(
+        host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, drawn, 0, "")
+    assert new_state is no_update and drawn["seen"] == [0, 1, 0]
     assert "Theirs" in message.children and message.color == "warning"
-    assert len(history.children) == 1  # the change that beat this save
-    again, _, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, base)
+    assert len(history.children[0].children) == 1  # the change that beat this save
+    again, _, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, drawn, 1, "")
     assert again["names_version"] == 2 and store.get_names(run.run_id, 3).names[1] == "Mine"
 
 
-@pytest.mark.parametrize("typed", ["", "x" * 61])
-def test_an_invalid_name_is_refused_with_the_stores_reason(host, state, typed):
-    new_state, message, base, _ = naming.apply_change(host, state, {"part": "save", "cluster": 0}, {0: typed}, 0)
-    assert new_state is no_update and base is no_update and message.color == "danger" and message.children
+def test_saving_another_cluster_on_a_stale_page_is_no_conflict(host, store, state, run):
+    drawn = drawn_at(store, run)
+    store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
+    new_state, message, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 2}, {2: "Mine"},
+                                                   drawn, 0, "")
+    assert new_state["names_version"] == 2 and message is None
+    assert store.get_names(run.run_id, 3).names == {**store.get_names(run.run_id, 3).names, 1: "Theirs", 2: "Mine"}
+
+
+@pytest.mark.parametrize("typed", ["", "x" * 61, "Party\u202eTracks"])
+def test_an_invalid_name_is_refused_with_the_stores_reason(host, store, run, state, typed):
+    new_state, message, drawn, _ = naming.apply_change(host, state, {"part": "save", "cluster": 0}, {0: typed},
+                                                       drawn_at(store, run), 0, "")
+    assert new_state is no_update and drawn is no_update and message.color == "danger" and message.children
 
 
 def test_reverting_a_change_restores_the_old_name(host, store, state, run):
     before = store.get_names(run.run_id, 3).names[2]
-    store.rename(run.run_id, 3, 2, "Temporary", base_version=0)
+    store.rename(run.run_id, 3, 2, "Temporary", base_version=0, author="bob")
     new_state, _, _, _ = naming.apply_change(host, {**state, "names_version": 1}, {"part": "revert", "version": 1},
-                                             {}, 1)
+                                             {}, drawn_at(store, run, 1), 1, "alice")
     assert new_state["names_version"] == 2 and store.get_names(run.run_id, 3).names[2] == before
-    history = naming.history_list(store.get_names(run.run_id, 3).history)
-    assert len(history.children) == 2
+    history = naming.history_list(store.get_names(run.run_id, 3).history, naming.HISTORY_PAGE)
+    assert len(history.children[0].children) == 2
+
+
+def test_the_team_s_names_replace_untouched_fields_and_keep_typed_text():
+    drawn = {"names": ["Calm", "Loud", "Spoken"], "seen": [0, 0, 0]}
+    typed = ["Calm", "My own idea", "Spoken"]  # the user is typing in cluster 1
+    fields, drawn, kept = naming.follow_names(drawn, typed, ["Quiet", "Noisy", "Spoken"], 2)
+    assert fields == ["Quiet", no_update, no_update]
+    assert drawn == {"names": ["Quiet", "Noisy", "Spoken"], "seen": [2, 0, 2]} and kept == [1]
+    assert "cluster 1 is now 'Noisy'" in naming.kept_note(kept, ["Quiet", "Noisy", "Spoken"])
+
+
+def test_the_history_names_who_and_when_and_shows_fifty_then_more():
+    changes = [NameChange(version=v, cluster=0, old=f"n{v - 1}", new=f"n{v}", at=1000.0 + v, author="alice")
+               for v in range(1, 121)]
+    history = naming.history_list(tuple(changes), naming.HISTORY_PAGE, now=1000.0 + 120 + 125)
+    listed, more = history.children
+    assert len(listed.children) == 50 and "Show more (70 older)" in str(more.children)
+    assert "renamed by alice, 2 min ago" in str(listed.children[0])
 
 
 def test_artist_search_is_a_case_insensitive_substring_with_counts_per_cluster(run, frame):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import Patch, dcc, no_update
 
-from analysis.figures import escape, styled
+from analysis.figures import escape, shown_label, styled
 from analysis.result import RunResult
 from dashboard.store import Memo
 
@@ -33,12 +33,31 @@ def run_figure(kind: str, result: RunResult, build) -> dict:
     return figure
 
 
-def renamed_traces(names: list[str] | None):
-    """A figure patch giving trace ``i`` the escaped name of cluster ``i`` (legends and hover follow), or
-    no update for names of another view (``host.names_for`` gave None)."""
+def renamed_legend(names: list[str] | None):
+    """A figure patch for a legend of clusters: trace ``i`` shows the cut name, its hover the whole one
+    (``analysis.figures`` lists the fields). No update for names of another view (``names_for`` gave None)."""
     if names is None:
         return no_update
     patch = Patch()
     for cluster, name in enumerate(names):
-        patch["data"][cluster]["name"] = escape(name)
+        patch["data"][cluster]["name"] = shown_label(name)
+        patch["data"][cluster]["meta"] = escape(name)
+    return patch
+
+
+def renamed_axis(names: list[str] | None, axis: str, hover: str, columns: int = 0):
+    """A figure patch for a chart with clusters on ``axis``: its ticks show the cut names, and the whole
+    names go where its hover reads them: each violin trace's ``name`` (``hover="traces"``) or the one
+    trace's ``hovertext`` (``hover="hovertext"``, a row of ``columns`` copies per cluster for a heatmap)."""
+    if names is None:
+        return no_update
+    patch = Patch()
+    patch["layout"][axis]["ticktext"] = [shown_label(name) for name in names]
+    if hover == "traces":
+        for cluster, name in enumerate(names):
+            patch["data"][cluster]["name"] = escape(name)
+    elif columns:
+        patch["data"][0]["hovertext"] = [[escape(name)] * columns for name in names]
+    else:
+        patch["data"][0]["hovertext"] = [escape(name) for name in names]
     return patch

@@ -5,8 +5,10 @@ and leaves the rest of the figure as it is.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import dash_bootstrap_components as dbc
-from dash import Input, Output, Patch, ctx, html
+from dash import ClientsideFunction, Input, Output, Patch, dcc, html
 
 from analysis.figures import elbow_figure
 from dashboard.host import Panel, PanelHost, RunView
@@ -18,6 +20,7 @@ def layout(view: RunView):
     return html.Div(
         [
             graph(PANEL.part_id("graph"), at_active_k(view)),
+            dcc.Store(id=PANEL.part_id("wanted-k")),  # the k asked for, once any unsaved names were confirmed lost
             dbc.Row(
                 [
                     dbc.Col(dbc.Label("Active k"), width="auto"),
@@ -41,11 +44,6 @@ def layout(view: RunView):
 def k_label(k: int, sweep) -> str:
     notes = [note for note, at in (("recommended", sweep.recommended_k), ("knee", sweep.knee_k)) if at == k]
     return f"k = {k}" + (f" ({', '.join(notes)})" if notes else "")
-
-
-def clicked_k(click: dict | None) -> int | None:
-    points = (click or {}).get("points") or []
-    return int(points[0]["x"]) if points else None
 
 
 def run_elbow(view: RunView) -> dict:
@@ -74,15 +72,19 @@ def active_marker(view: RunView) -> Patch:
 
 
 def register(host: PanelHost) -> None:
-    @host.callback(
-        host.state_output(),
-        Input(PANEL.part_id("graph"), "clickData"),
+    host.clientside_callback(
+        ClientsideFunction(namespace="amc_elbow", function_name="chooseK"),
+        Output(PANEL.part_id("wanted-k"), "data"),
+        Output(PANEL.part_id("k"), "value", allow_duplicate=True),
         Input(PANEL.part_id("k"), "value"),
+        Input(PANEL.part_id("graph"), "clickData"),
         host.run_state(),
         prevent_initial_call=True,
     )
-    def choose_k(click, chosen, state):
-        k = clicked_k(click) if ctx.triggered_id == PANEL.part_id("graph") else int(chosen)
+
+    @host.callback(host.state_output(), Input(PANEL.part_id("wanted-k"), "data"), host.run_state(),
+                   prevent_initial_call=True)
+    def choose_k(k, state):
         return host.with_k(state, k)
 
     @host.callback(
@@ -97,4 +99,4 @@ def register(host: PanelHost) -> None:
 
 
 PANEL = Panel(name="elbow", title="Elbow", needs=frozenset({"sweep"}), layout=layout, register=register, order=10,
-              follows_k=False, patches_names=True)
+              follows_k=False, patches_names=True, scripts=(Path(__file__).resolve().parent / "elbow.js",))

@@ -3,11 +3,11 @@ distribution per cluster in raw units. A rename patches the names on the axes in
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, Patch, dcc, html, no_update
+from dash import Input, Output, dcc, html, no_update
 
-from analysis.figures import distribution_figure, escape, heatmap_figure, sizes_figure, styled
+from analysis.figures import distribution_figure, heatmap_figure, sizes_figure, styled
 from dashboard.host import Panel, PanelHost, RunView, names_for
-from dashboard.panels.common import graph, renamed_traces
+from dashboard.panels.common import graph, renamed_axis
 
 
 def layout(view: RunView):
@@ -46,13 +46,6 @@ def most_separating_feature(view: RunView) -> str:
     return str((zscores.max() - zscores.min()).idxmax())
 
 
-def renamed_axis(names: list[str]) -> Patch:
-    """The heatmap's and the sizes chart's cluster axis is their one trace's ``y``."""
-    patch = Patch()
-    patch["data"][0]["y"] = [escape(name) for name in names]
-    return patch
-
-
 def register(host: PanelHost) -> None:
     @host.callback(
         Output(PANEL.part_id("distribution"), "figure"),
@@ -78,7 +71,10 @@ def register(host: PanelHost) -> None:
         renamed = names_for(shown, names)
         if renamed is None:
             return no_update, no_update, no_update
-        return renamed_axis(renamed), renamed_axis(renamed), renamed_traces(renamed)
+        features = len(host.view(shown).model.zscores.columns)
+        return (renamed_axis(renamed, "yaxis", "hovertext", columns=features),
+                renamed_axis(renamed, "yaxis", "hovertext"),
+                renamed_axis(renamed, "xaxis", "traces"))
 
 
 PANEL = Panel(

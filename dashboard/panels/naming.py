@@ -1,25 +1,32 @@
 """Cluster naming panel: each cluster's suggested name, its reason, size and profile, an editable name
-saved in the results store, and the history of changes with a revert per change.
+saved in the results store, and the history of changes, who made them, with a revert per change.
 
-Saves are conflict-safe: the store refuses a save based on an outdated version of the names, the
-panel shows whose name won and keeps the user's text, so a second Save replaces it deliberately.
+Nothing typed is lost. The page remembers, per cluster, the names version at which it last showed that
+cluster's saved name ("seen"). A save builds on that version, so the store refuses it as a conflict when
+someone renamed that cluster since, and says whose name won; Save again replaces it deliberately. The
+team's names arrive while the user types (the shell polls them): a field the user has not edited takes
+the new name, a field with unsaved text keeps it, with a note that the saved name changed meanwhile.
 The names file (the JSON ``amc cluster --names`` reads) is downloaded and uploaded here too.
 """
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from analysis.figures import cluster_colour
 from analysis.limits import CLUSTER_NAME_MAX
+from dashboard.auth import signed_in_user
 from dashboard.host import Panel, PanelHost, RunView, names_for, names_list
 from dashboard.panels.names_file import names_io_controls, register_names_io
 from dashboard.store import InvalidName, NameConflict, UnknownRun
 
 SHOWN_FEATURES = 3
+HISTORY_PAGE = 50  # changes listed at first, and added by each "Show more"
+AUTHOR = "naming-author"  # the display name a user gives once; the browser keeps it (localStorage)
 
 
 def part(name: str, **keys) -> dict:
@@ -29,18 +36,39 @@ def part(name: str, **keys) -> dict:
 def layout(view: RunView):
     model = view.result.models[view.k]
     total = int(model.sizes.sum()) or 1
+    names = names_list(view)
     return html.Div(
         [
-            # "base" is the version the next save builds on, moved on by a conflict or the team's names;
-            # "drawn" the names the fields were last given, so that a rename changes only its own field.
+            # "base": the names version the page shows; "drawn": per cluster the name its field was given
+            # and the version at which the page last showed that cluster's saved name.
             dcc.Store(id=part("base"), data=view.names_version),
-            dcc.Store(id=part("drawn"), data={"names": names_list(view)}),
-            html.Div(id=part("alert")),
-            html.Div(names_io_controls(), className="mb-2"),
+            dcc.Store(id=part("drawn"), data={"names": names, "seen": [view.names_version] * view.k}),
+            dcc.Store(id=part("history-shown"), data=HISTORY_PAGE),
+            dcc.Store(id=part("unsaved"), data=0),
+            html.Div(id=part("alert"), role="status"),
+            dbc.Row(
+                [
+                    dbc.Col(names_io_controls(), md=7),
+                    dbc.Col(author_field(), md=5),
+                ],
+                className="g-2 mb-2 align-items-center",
+            ),
             *[cluster_row(view, cluster, int(model.sizes[cluster]), total) for cluster in range(view.k)],
-            html.H6("Changes", className="mt-3"),
-            html.Div(history_list(view.history), id=part("history")),
+            html.H3("Changes", className="h6 mt-3"),
+            html.Div(history_list(view.history, HISTORY_PAGE), id=part("history")),
         ]
+    )
+
+
+def author_field():
+    """Who the history names for this user's changes (the login name fills it when login is on)."""
+    return dbc.InputGroup(
+        [
+            dbc.InputGroupText("Your name"),
+            dbc.Input(id=AUTHOR, type="text", maxlength=60, placeholder="shown in the history",
+                      persistence=True, persistence_type="local"),
+        ],
+        size="sm",
     )
 
 
@@ -82,33 +110,58 @@ def cluster_row(view: RunView, cluster: int, size: int, total: int) -> dbc.Card:
     )
 
 
-def history_list(history) -> html.Div:
+def history_list(history, shown: int, now: float | None = None) -> html.Div:
+    """The latest ``shown`` changes, newest first, each with who made it and when; "Show more" for the rest."""
     if not history:
         return html.P("No names changed yet: the suggested names are in use.", className="text-muted small")
-    return dbc.ListGroup(
-        [
-            dbc.ListGroupItem(
-                dbc.Row(
-                    [
-                        dbc.Col(
-                            [
-                                html.Span(f"v{change.version} · {when(change.at)} · cluster {change.cluster}: "),
-                                html.Span(change.old), " → ", html.Strong(change.new),
-                            ]
-                        ),
-                        dbc.Col(
-                            dbc.Button("Revert", id=part("revert", version=change.version), size="sm",
-                                       color="secondary", outline=True),
-                            width="auto",
-                        ),
-                    ],
-                    className="align-items-center",
-                )
+    now = time.time() if now is None else now
+    latest = list(reversed(history))[:shown]
+    items = [
+        dbc.ListGroupItem(
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.Span(f"Cluster {change.cluster}: "), html.Span(change.old), " → ",
+                            html.Strong(change.new),
+                            html.Div(f"v{change.version} · {by_whom(change)}, {ago(change.at, now)}",
+                                     title=when(change.at), className="small text-muted"),
+                        ]
+                    ),
+                    dbc.Col(
+                        dbc.Button("Revert", id=part("revert", version=change.version), size="sm",
+                                   color="secondary", outline=True),
+                        width="auto",
+                    ),
+                ],
+                className="align-items-center",
             )
-            for change in reversed(history)
-        ],
-        flush=True,
+        )
+        for change in latest
+    ]
+    more = len(history) - len(latest)
+    return html.Div(
+        [
+            dbc.ListGroup(items, flush=True),
+            dbc.Button(f"Show more ({more:,} older)", id=part("more"), size="sm", color="link",
+                       class_name="px-0") if more > 0 else None,
+        ]
     )
+
+
+def by_whom(change) -> str:
+    return f"renamed by {change.author}" if change.author else "renamed"
+
+
+def ago(at: float, now: float) -> str:
+    seconds = max(0, int(now - at))
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return "just now"
 
 
 def when(at: float) -> str:
@@ -122,72 +175,136 @@ def alert(message: str, colour: str) -> dbc.Alert:
 def register(host: PanelHost) -> None:
     register_names_io(host)
 
+    @host.callback(Output(AUTHOR, "value"), Output(AUTHOR, "disabled"), Input(AUTHOR, "id"))
+    def signed_in_author(_mounted):
+        """The drawn panel is shared by every user: the login name comes with each user's own request."""
+        user = signed_in_user()
+        if not user:
+            raise PreventUpdate  # the name this browser keeps
+        return user, True
+
     @host.callback(
         Output(part("history"), "children"),
         Output(part("base"), "data", allow_duplicate=True),
         Output(part("name", cluster=ALL), "value"),
         Output(part("drawn"), "data"),
+        Output(part("alert"), "children", allow_duplicate=True),
         host.on_names(),
         host.shown(),
         State(part("drawn"), "data"),
+        State(part("name", cluster=ALL), "value"),
+        State(part("history-shown"), "data"),
         prevent_initial_call=True,
     )
-    def show_names(names, shown, drawn):
-        """The history, and each field whose saved name changed, follow the team's names; a field whose
-        cluster was not renamed keeps what the user typed in it."""
+    def show_names(names, shown, drawn, typed, history_shown):
         renamed = names_for(shown, names)
-        if renamed is None:
+        if renamed is None or not drawn or len(typed) != len(renamed):
             raise PreventUpdate
         view = host.view(shown)
-        before = (drawn or {}).get("names") or renamed
-        fields = [name if name != before[cluster] else no_update for cluster, name in enumerate(renamed)]
-        return history_list(view.history), view.names_version, fields, {"names": renamed}
+        fields, drawn, kept = follow_names(drawn, typed, renamed, view.names_version)
+        note = alert(kept_note(kept, renamed), "warning") if kept else no_update
+        return history_list(view.history, history_shown), view.names_version, fields, drawn, note
+
+    @host.callback(
+        Output(part("history"), "children", allow_duplicate=True),
+        Output(part("history-shown"), "data"),
+        Input(part("more"), "n_clicks"),
+        State(part("history-shown"), "data"),
+        host.shown(),
+        prevent_initial_call=True,
+    )
+    def show_more(clicks, history_shown, shown):
+        if not clicks:
+            raise PreventUpdate
+        more = history_shown + HISTORY_PAGE
+        return history_list(host.view(shown).history, more), more
 
     @host.callback(
         host.state_output(),
         Output(part("alert"), "children"),
-        Output(part("base"), "data"),
+        Output(part("drawn"), "data", allow_duplicate=True),
         Output(part("history"), "children", allow_duplicate=True),
         Input(part("save", cluster=ALL), "n_clicks"),
         Input(part("name", cluster=ALL), "n_submit"),
         Input(part("revert", version=ALL), "n_clicks"),
         State(part("name", cluster=ALL), "value"),
         State(part("name", cluster=ALL), "id"),
+        State(part("drawn"), "data"),
         State(part("base"), "data"),
+        State(AUTHOR, "value"),
         host.run_state(),
         prevent_initial_call=True,
     )
-    def change_names(_saves, _submits, _reverts, values, ids, base_version, state):
+    def change_names(_saves, _submits, _reverts, values, ids, drawn, base_version, author, state):
         trigger = ctx.triggered_id
         if trigger is None or not ctx.triggered[0]["value"]:
             raise PreventUpdate  # the panel or its history being drawn, not a click
         typed = {item["cluster"]: value for item, value in zip(ids, values)}
-        return apply_change(host, state, dict(trigger), typed, base_version)
+        who = signed_in_user() or (author or "")
+        return apply_change(host, state, dict(trigger), typed, drawn, base_version, who)
+
+    host.clientside_callback(
+        ClientsideFunction(namespace="amc_naming", function_name="countUnsaved"),
+        Output(part("unsaved"), "data"),
+        Input(part("name", cluster=ALL), "value"),
+        Input(part("drawn"), "data"),
+    )
 
 
-def apply_change(host: PanelHost, state: dict, trigger: dict, typed: dict[int, str | None], base_version: int):
+def follow_names(drawn: dict, typed: list, names: list[str], version: int) -> tuple[list, dict, list[int]]:
+    """What the fields become when the team's names move to ``version``.
+
+    A field showing the name it was given (or already the new one) takes the new name and counts as
+    seen at ``version``; a field with other text keeps it and its older seen version, so saving it
+    is checked against the name it never showed. Returns (field values, drawn, clusters kept).
+    """
+    fields, seen, kept = [], list(drawn["seen"]), []
+    for cluster, name in enumerate(names):
+        value = typed[cluster]
+        if value in (drawn["names"][cluster], name):
+            fields.append(name if value != name else no_update)
+            seen[cluster] = version
+        else:
+            fields.append(no_update)
+            if name != drawn["names"][cluster]:
+                kept.append(cluster)
+    return fields, {"names": list(names), "seen": seen}, kept
+
+
+def kept_note(kept: list[int], names: list[str]) -> str:
+    renamed = "; ".join(f"cluster {c} is now {names[c]!r}" for c in kept)
+    return f"While you typed, the saved names changed: {renamed}. Your text is kept; Save replaces theirs."
+
+
+def apply_change(host: PanelHost, state: dict, trigger: dict, typed: dict[int, str | None], drawn: dict,
+                 base_version: int, author: str):
     """Saves the name typed for the clicked cluster, or reverts the clicked change.
 
-    Returns (run-state, alert, base version, history): the run state changes only when the names did,
-    so every panel shows them; a refusal leaves the page as it is and says why, and a conflict
-    also shows the history that beat the user's save.
+    A save builds on the version at which the page last showed that cluster's name, a revert on the
+    version the page shows. Returns (run-state, alert, drawn, history): the run state changes only when
+    the names did, and every panel then shows them; a refusal leaves the page as it is and says why; a
+    conflict shows the history that beat the user's save and counts the cluster as seen, so a second
+    Save replaces the other name deliberately.
     """
     view = host.view(state)
     store = host.store
+    cluster = trigger.get("cluster")
     try:
         if trigger["part"] == "revert":
-            sheet = store.revert(view.run_id, view.k, trigger["version"], base_version)
+            sheet = store.revert(view.run_id, view.k, trigger["version"], base_version, author=author)
         else:
-            sheet = store.rename(view.run_id, view.k, trigger["cluster"], typed.get(trigger["cluster"]) or "",
-                                 base_version)
+            sheet = store.rename(view.run_id, view.k, cluster, typed.get(cluster) or "",
+                                 drawn["seen"][cluster], author=author)
     except NameConflict as conflict:
         message = f"{conflict}. Save again to replace their name with yours."
-        return no_update, alert(message, "warning"), conflict.current.version, history_list(conflict.current.history)
+        seen = [conflict.current.version if c == conflict.cluster else v for c, v in enumerate(drawn["seen"])]
+        return (no_update, alert(message, "warning"), {**drawn, "seen": seen},
+                history_list(conflict.current.history, HISTORY_PAGE))
     except (InvalidName, UnknownRun) as refused:
         return no_update, alert(str(refused), "danger"), no_update, no_update
     if sheet.version == view.names_version:
         return no_update, alert("Nothing changed: that is already the name.", "info"), no_update, no_update
-    return host.with_names_version(state, sheet.version), None, sheet.version, no_update
+    return host.with_names_version(state, sheet.version), None, no_update, no_update
 
 
 PANEL = Panel(
@@ -198,4 +315,5 @@ PANEL = Panel(
     register=register,
     order=50,
     patches_names=True,
+    scripts=(Path(__file__).resolve().parent / "naming.js",),
 )

@@ -1,5 +1,6 @@
 // The PCA scatter arrives by its own route (dashboard/panels/pca.py): fetched once per run and k, kept
-// by the browser's cache. Names travel apart from it: a rename patches the traces' names in place.
+// by the browser's cache. Names travel apart from it: a rename patches the traces' names in place, the
+// legend's cut one (name) and the hover's whole one (meta).
 (function () {
     function unavailable(message) {
         // Plotly reads annotation text as HTML: the server's message is shown as text.
@@ -19,6 +20,12 @@
         return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
     }
 
+    // analysis.figures.shown_label: the legend shows a long name cut, in characters, not UTF-16 units.
+    function shownLabel(name, limit) {
+        const chars = Array.from(String(name));
+        return escaped(chars.length > limit ? chars.slice(0, limit - 1).join("").trimEnd() + "…" : name);
+    }
+
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         amc_pca: {
             draw: async function (source, names) {
@@ -34,7 +41,8 @@
                 const current = names && names.run_id === source.run_id && names.k === source.k
                     ? names.names : source.names;
                 figure.data.forEach((trace, cluster) => {
-                    trace.name = escaped(current[cluster]);
+                    trace.name = shownLabel(current[cluster], source.label_chars);
+                    trace.meta = escaped(current[cluster]);
                 });
                 return figure;
             },
@@ -45,7 +53,10 @@
                     return window.dash_clientside.no_update;
                 }
                 const patch = new window.dash_clientside.Patch();
-                names.names.forEach((name, cluster) => patch.assign(["data", cluster, "name"], escaped(name)));
+                names.names.forEach((name, cluster) => {
+                    patch.assign(["data", cluster, "name"], shownLabel(name, source.label_chars));
+                    patch.assign(["data", cluster, "meta"], escaped(name));
+                });
                 return patch.build();
             },
         },

@@ -18,13 +18,13 @@ import plotly.io as pio
 from dash import ClientsideFunction, Input, Output, State, dcc, no_update
 from flask import Response, request
 
-from analysis.figures import loadings_figure, pca_figure, pca_waiting_figure, styled
+from analysis.figures import LABEL_CHARS, loadings_figure, pca_figure, pca_waiting_figure, styled
 from dashboard.host import NAMES, Panel, PanelHost, RunView, names_list
 from dashboard.panels.common import graph, run_figure
 
 ROUTE = "pca.json"
 # In the link, so a browser never reuses a figure drawn by an older version of ``pca_figure``.
-FIGURE_VERSION = "3"
+FIGURE_VERSION = "4"
 FIGURES_KEPT = 4  # encoded (run, k) figures each server process keeps, a few MB each
 GZIP_LEVEL = 3  # a third of the size for ~100 ms at 96k songs; level 5 saves 7% more for 50% more time
 CACHE_SECONDS = 7 * 24 * 3600
@@ -56,6 +56,7 @@ def scatter_source(href: Callable[..., str], view: RunView) -> dict:
         "run_id": view.run_id,
         "k": view.k,
         "names": names_list(view),
+        "label_chars": LABEL_CHARS,  # the legend cuts longer names, as analysis.figures.shown_label does
     }
 
 

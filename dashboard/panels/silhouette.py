@@ -11,7 +11,7 @@ from dash import Output, Patch
 
 from analysis.figures import silhouette_distribution_figure, silhouette_figure, styled
 from dashboard.host import Panel, PanelHost, RunView, names_for
-from dashboard.panels.common import graph, renamed_traces, run_figure
+from dashboard.panels.common import graph, renamed_axis, run_figure
 
 
 def layout(view: RunView):
@@ -60,7 +60,7 @@ def register(host: PanelHost) -> None:
         prevent_initial_call=True,
     )
     def rename(names, shown):
-        return renamed_traces(names_for(shown, names))
+        return renamed_axis(names_for(shown, names), "yaxis", hover="traces")
 
 
 PANEL = Panel(name="silhouette", title="Silhouette", needs=frozenset({"sweep", "models"}), layout=layout,
