@@ -226,6 +226,7 @@ def build_playlist(songs: SongTable, model: ClusterModel, query: PlaylistQuery) 
     Returns columns ``row`` (position in ``Dataset.frame``), ``cluster``, ``centre_distance``
     (to the song's own cluster centre in the model space) and ``seed_distance`` (to the picked
     song; NaN without one). De-duplication keeps the most popular copy of each song among the matches.
+    ``playlist.attrs["matching"]`` is how many songs matched before the size limit cut the list.
     """
     query.validate()
     if query.like_row is not None and not 0 <= query.like_row < len(songs):
@@ -243,7 +244,9 @@ def build_playlist(songs: SongTable, model: ClusterModel, query: PlaylistQuery) 
         }
     )
     order = np.lexsort((rows, _order_values(songs, playlist, query)))
-    return playlist.iloc[order[: query.limit]].reset_index(drop=True)
+    kept = playlist.iloc[order[: query.limit]].reset_index(drop=True)
+    kept.attrs["matching"] = len(rows)
+    return kept
 
 
 def _filter_mask(songs: SongTable, labels: np.ndarray, query: PlaylistQuery) -> np.ndarray:

@@ -10,7 +10,7 @@ from dash import html
 from synthetic_run import frame, run, synthetic_dataset  # noqa: F401 (fixtures)
 
 from dashboard.host import PanelHost, ViewUnavailable, names_for, resolve_view
-from dashboard.panels.common import renamed_traces
+from dashboard.panels.common import renamed_axis
 from dashboard.store import ResultsStore
 
 
@@ -120,10 +120,15 @@ def test_names_reach_a_panel_only_for_the_run_and_k_it_shows(run):
     assert names_for({"run_id": run.run_id, "k": 3}, names) == ["A", "B", "<C>"]
     assert names_for({"run_id": run.run_id, "k": 4}, names) is None
     assert names_for(None, names) is None
-    patch = renamed_traces(["A", "<C>"]).to_plotly_json()
-    assert [(op["location"], op["params"]["value"]) for op in patch["operations"]] == [
-        (["data", 0, "name"], "A"), (["data", 1, "name"], "&lt;C&gt;")]
-    assert renamed_traces(None) is dash.no_update
+    long = "A name far longer than any axis has room for"
+    axis = renamed_axis(["<C>", long], "yaxis", "hovertext", columns=2).to_plotly_json()
+    assert [(op["location"], op["params"]["value"]) for op in axis["operations"]] == [
+        (["layout", "yaxis", "ticktext"], ["&lt;C&gt;", "A name far longer than…"]),
+        (["data", 0, "hovertext"], [["&lt;C&gt;", "&lt;C&gt;"], [long, long]])]
+    violins = renamed_axis(["A", long], "xaxis", "traces").to_plotly_json()
+    assert [(op["location"], op["params"]["value"]) for op in violins["operations"]][1:] == [
+        (["data", 0, "name"], "A"), (["data", 1, "name"], long)]
+    assert renamed_axis(None, "xaxis", "traces") is dash.no_update
 
 
 def test_switching_k_goes_through_the_host_and_keeps_the_names_version_of_that_k(store, run):

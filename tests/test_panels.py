@@ -14,7 +14,7 @@ from dash import dcc, html, no_update
 from analysis.figures import pca_figure, styled
 from analysis.names import parse_names_file
 from dashboard.host import PanelHost, RunView
-from dashboard.panels import artists, elbow, heatmap, naming, pca
+from dashboard.panels import artists, heatmap, naming, pca
 from dashboard.panels.registry import builtin_panels
 from dashboard.store import NameChange, ResultsStore
 from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, synthetic_dataset  # noqa: F401 (fixtures)

@@ -281,3 +281,10 @@ def test_more_like_this_in_the_builder_agrees_with_nearest_songs(sample):
     songs, model = sample
     playlist = build_playlist(songs, model, PlaylistQuery(like_row=42, order_by="seed", dedupe=False, limit=20))
     assert playlist["row"].tolist() == nearest_songs(songs.matrix, 42, 20)["row"].tolist()
+
+
+def test_a_playlist_knows_how_many_songs_matched_before_the_limit(sample):
+    songs, model = sample
+    everything = build_playlist(songs, model, PlaylistQuery(limit=None))
+    cut = build_playlist(songs, model, PlaylistQuery(limit=5))
+    assert len(cut) == 5 and cut.attrs["matching"] == everything.attrs["matching"] == len(everything)

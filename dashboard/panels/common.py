@@ -33,18 +33,6 @@ def run_figure(kind: str, result: RunResult, build) -> dict:
     return figure
 
 
-def renamed_legend(names: list[str] | None):
-    """A figure patch for a legend of clusters: trace ``i`` shows the cut name, its hover the whole one
-    (``analysis.figures`` lists the fields). No update for names of another view (``names_for`` gave None)."""
-    if names is None:
-        return no_update
-    patch = Patch()
-    for cluster, name in enumerate(names):
-        patch["data"][cluster]["name"] = shown_label(name)
-        patch["data"][cluster]["meta"] = escape(name)
-    return patch
-
-
 def renamed_axis(names: list[str] | None, axis: str, hover: str, columns: int = 0):
     """A figure patch for a chart with clusters on ``axis``: its ticks show the cut names, and the whole
     names go where its hover reads them: each violin trace's ``name`` (``hover="traces"``) or the one

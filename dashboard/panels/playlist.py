@@ -192,6 +192,9 @@ def _grid(view: RunView) -> dag.AgGrid:
         dashGridOptions={
             "rowSelection": {"mode": "singleRow", "enableClickSelection": True, "checkboxes": False},
             "animateRows": False,
+            # One tab stop: arrow keys move inside the grid, Tab leaves it (not 1,000 cells later).
+            "tabToNextCell": {"function": "false"},
+            "tabToNextHeader": {"function": "false"},
         },
         style={"height": "460px"},
         className="ag-theme-alpine mt-2",
@@ -273,8 +276,11 @@ def grid_rows(view, playlist: pd.DataFrame) -> list[dict]:
     return table.astype(object).where(table.notna(), None).to_dict("records")
 
 
-def _count_text(total: int, like_song: str | None) -> str:
-    text = f"{total:,} song{'s' if total != 1 else ''}"
+def _count_text(total: int, matching: int, like_song: str | None) -> str:
+    """"50 of 158 songs" when the size limit cut the list, else "158 songs"."""
+    text = f"{total:,} of {matching:,} songs" if matching > total else f"{total:,} song{'s' if total != 1 else ''}"
+    if matching > total:
+        text += " (the size limit cuts the list)"
     if like_song:
         text += f" like {like_song}, closest first"
     if total > GRID_ROWS:
@@ -335,7 +341,7 @@ def register(host: PanelHost) -> None:
         renamed = names_for(shown, names) is not None
         return {
             "rows": grid_rows(view, playlist),
-            "count": _count_text(len(playlist), like_song),
+            "count": _count_text(len(playlist), playlist.attrs["matching"], like_song),
             "message": None,
             **playlist_links(host, view, query, name),
             "clusters": cluster_options(view.names) if renamed else no_update,
