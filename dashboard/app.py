@@ -454,9 +454,15 @@ def run_summary(shell: Shell, state: dict | None):
         ("Run id", html.Code(result.run_id)),
     ]
     report = result.data_report.lines()
-    export = dbc.Button("Export full dataset", href=shell.host.href(DATASET_ROUTE, run=view.run_id, k=k),
-                        id="export-dataset", external_link=True, color="secondary", outline=True, size="sm",
-                        disabled=view.dataset is None)
+    export = html.Div(
+        [
+            dbc.Button(text, href=shell.host.href(DATASET_ROUTE, run=view.run_id, k=k, **extra), id=button_id,
+                       external_link=True, color="secondary", outline=True, size="sm", disabled=view.dataset is None)
+            for text, button_id, extra in (("Export full dataset", "export-dataset", {}),
+                                           ("for Excel", "export-dataset-excel", {"excel": 1}))
+        ],
+        className="d-flex gap-1 amc-dataset-export",
+    )
     return dbc.Card(
         dbc.CardBody(
             [
@@ -532,6 +538,7 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
         Output(ids.PANEL_TABS, "active_tab"),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
+        *[Output(part, "value") for part in FORM_PARTS],
         Input(ids.URL, "search"),
         State(ids.RUN_STATE, "data"),
         prevent_initial_call="initial_duplicate",
@@ -622,9 +629,10 @@ def open_link(shell: Shell, search: str | None, state: dict | None):
     result = shell.store.get_run(run_id)
     if result is None:
         return no_update, no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
-                                                      "on another server.", "Link not found:")
+                                                      "on another server.", "Link not found:"), *[no_update] * len(FORM_PARTS)
     k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
-    return run_state(shell, result, k), result.dataset_id, tab, None
+    # The run's data and parameters go into the sidebar too: Run then reruns the same analysis.
+    return run_state(shell, result, k), result.dataset_id, tab, None, *form_values(result.params)
 
 
 def link_for_state(state: dict | None, panel: str | None, search: str | None):
@@ -669,6 +677,13 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
     except SessionBusy as busy:
         return no_update, no_update, error_alert(str(busy), "One run at a time:")
     return ticket, no_update, None
+
+
+def form_values(params: RunParams) -> list:
+    """The sidebar's values for ``params``, in the order of ``FORM_PARTS`` (``params_from_form`` reverses it)."""
+    clip_range = list(params.clip_percentiles) if params.clip_percentiles is not None else [1, 99]
+    return [list(params.features), list(params.log_features), params.clip_percentiles is not None, clip_range,
+            params.k_min, params.k_max, params.seed]
 
 
 def params_from_form(features, log_features, clip, clip_range, k_min, k_max, seed) -> RunParams:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 
 from analysis.export import clustered_frame, csv_chunks, safe_filename
 from dashboard.host import PanelHost, RunView
@@ -42,7 +42,12 @@ def dataset_csv(view: RunView) -> Response:
     stem = view.result.dataset_name.rsplit(".", 1)[0]
     filename = safe_filename(f"{stem}-k{view.k}-clusters", "csv")
     frame = clustered_frame(view.dataset, view.model.labels, view.names)
-    return attachment(csv_chunks(frame), filename, "text/csv")
+    return attachment(csv_chunks(frame, excel=for_excel()), filename, "text/csv")
+
+
+def for_excel() -> bool:
+    """``?excel=1``: the file starts with a byte-order mark, so Excel reads non-Latin names as UTF-8."""
+    return request.args.get("excel") == "1"
 
 
 def register_dataset_export(host: PanelHost) -> None:

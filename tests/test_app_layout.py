@@ -192,6 +192,18 @@ def test_link_opens_the_run_at_its_k(app, config, demo_id):
     assert link[ids.URL]["search"] == f"?run={run.run_id}&k=4"
 
 
+def test_a_link_puts_its_runs_data_and_parameters_into_the_sidebar(app, config, demo_id):
+    params = RunParams(features=("energy", "tempo", "followers"), log_features=("followers",),
+                       clip_percentiles=(2.0, 98.0), k_min=3, k_max=5, seed=43)
+    run = stored_run(config, demo_id, params)
+
+    response = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search", {f"{ids.URL}.search": f"?run={run.run_id}"})
+
+    form = [response[part]["value"] for part in FORM_PARTS]
+    assert form == [["energy", "tempo", "followers"], ["followers"], True, [2.0, 98.0], 3, 5, 43]
+    assert params_from_form(*form) == params  # pressing Run reruns the same analysis
+
+
 def test_link_to_an_unknown_run_explains(app):
     response = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.URL}.search", {f"{ids.URL}.search": "?run=nope&k=3"})
     assert "no stored run has the id 'nope'" in text_of(response[ids.JOB_ALERT])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -132,6 +133,12 @@ def test_a_filtered_playlist_exports_the_rows_the_table_shows(page, stored, down
     uris_file = downloaded(downloads, glob.escape(safe_filename(PLAYLIST_NAME, "txt")))
     uris = uris_file.read_text(encoding="utf-8").splitlines()
     assert uris == [f"spotify:track:{row[0]}" for row in rows[1:]]
+
+    exported.unlink()
+    click(page, page.find_element(By.CSS_SELECTOR, part("export-excel")))
+    for_excel = downloaded(downloads, glob.escape(safe_filename(PLAYLIST_NAME, "csv"))).read_bytes()
+    assert for_excel.startswith(b"\xef\xbb\xbf")  # Excel then opens non-Latin names as UTF-8
+    assert list(csv.reader(io.StringIO(for_excel.decode("utf-8-sig"), newline=""))) == rows
     page.save_screenshot("/tmp/amc-playlist.png")
 
 

@@ -288,3 +288,21 @@ def test_the_page_links_the_names_file_of_the_run_it_shows(served):
     answer = dash_call(served.app, "names-io-download.href", view, {view: shown})
     href = answer["names-io-download"]["href"]
     assert parse_names_file(served.client.get(href).get_data()).names == served.store.get_names(served.run_id, K).names
+
+
+def test_exports_for_excel_start_with_a_byte_order_mark_and_hold_the_same_rows(served):
+    query = PlaylistQuery(clusters=(1,), limit=10)
+    plain_url = playlist_url(served, "playlist.csv", query)
+    plain = served.client.get(plain_url).get_data()
+    excel = served.client.get(plain_url + "&excel=1").get_data()
+    assert not plain.startswith(b"\xef\xbb\xbf") and excel == b"\xef\xbb\xbf" + plain
+
+    dataset_url = f"/_amc/shell/dataset.csv?run={served.run_id}&k={K}"
+    whole = served.client.get(dataset_url).get_data()
+    assert served.client.get(dataset_url + "&excel=1").get_data() == b"\xef\xbb\xbf" + whole
+
+
+def test_the_playlist_links_offer_an_excel_copy(served):
+    host = PanelHost(served.app, served.store, "playlist")
+    links = playlist_links(host, host.view({"run_id": served.run_id, "k": K}), PlaylistQuery(limit=3), "Mix")
+    assert links["excel"] == links["csv"] + "&excel=1"

@@ -208,6 +208,7 @@ def _export_buttons() -> html.Div:
     return html.Div(
         [
             link("export-csv", "Export CSV"),
+            link("export-excel", "Export CSV for Excel"),
             link("export-uris", "Export Spotify URIs"),
         ],
         className="d-flex flex-wrap gap-2 mt-2",
@@ -322,6 +323,7 @@ def register(host: PanelHost) -> None:
             "count": Output(_id("count"), "children"),
             "message": Output(_id("message"), "children"),
             "csv": Output(_id("export-csv"), "href"),
+            "excel": Output(_id("export-excel"), "href"),
             "uris": Output(_id("export-uris"), "href"),
             "clusters": Output(_id("clusters"), "options"),
         },
@@ -422,6 +424,7 @@ def _empty(message: str) -> dict:
         "count": "",
         "message": dbc.Alert(message, color="warning", className="py-1 px-2 mb-0"),
         "csv": "",
+        "excel": "",
         "uris": "",
         "clusters": no_update,
     }

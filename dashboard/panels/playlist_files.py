@@ -14,7 +14,7 @@ from flask import request
 from analysis.export import clustered_frame, csv_chunks, safe_filename, spotify_uris
 from analysis.limits import PLAYLIST_NAME_MAX
 from analysis.playlist import PlaylistError, PlaylistQuery, SongTable, build_playlist, decode_query, encode_query
-from dashboard.exports import attachment
+from dashboard.exports import attachment, for_excel
 from dashboard.host import PanelHost, RouteError, RunView
 
 CSV_ROUTE = "playlist.csv"
@@ -48,9 +48,10 @@ class SongTables:
 
 
 def playlist_links(host: PanelHost, view: RunView, query: PlaylistQuery, name: str) -> dict[str, str]:
-    """The CSV and URI download links of a playlist."""
+    """The download links of a playlist: CSV, CSV for Excel (with a byte-order mark) and Spotify URIs."""
     args = {"run": view.run_id, "k": view.k, "q": encode_query(query), "name": name}
-    return {"csv": host.href(CSV_ROUTE, **args), "uris": host.href(URIS_ROUTE, **args)}
+    return {"csv": host.href(CSV_ROUTE, **args), "excel": host.href(CSV_ROUTE, **args, excel=1),
+            "uris": host.href(URIS_ROUTE, **args)}
 
 
 def register_playlist_files(host: PanelHost, tables: SongTables) -> None:
@@ -66,7 +67,7 @@ def register_playlist_files(host: PanelHost, tables: SongTables) -> None:
         view, playlist, name = requested()
         frame = clustered_frame(view.dataset, view.model.labels, view.names)
         rows = frame.loc[view.frame.index[playlist["row"].to_numpy()]]
-        return attachment(csv_chunks(rows), safe_filename(name, "csv"), "text/csv")
+        return attachment(csv_chunks(rows, excel=for_excel()), safe_filename(name, "csv"), "text/csv")
 
     def playlist_uris():
         view, playlist, name = requested()
