@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# axe-core, the accessibility checker the browser tests run in the page, from the npm registry.
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run test bench bench-browser system-deps
 
@@ -22,7 +24,11 @@ system-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null || \
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver redis-server; }
 
-test: $(STAMP) system-deps
+$(AXE):
+	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/axe axe-core@4
+
+test: $(STAMP) system-deps $(AXE)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

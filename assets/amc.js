@@ -1,4 +1,44 @@
-// The shell's clientside callbacks.
+// The shell's clientside callbacks, and keeping plotly's modebar out of the keyboard's way.
+
+// Controls that third-party widgets draw without a name a screen reader can say, or in the wrong tab
+// order, get one here, whenever they appear.
+function mendControls() {
+    // Each chart's modebar is eight links: out of the tab order, a keyboard user reaches the page's own
+    // controls instead of tabbing through 70 of them. The mouse still uses them.
+    document.querySelectorAll(".modebar-btn:not([tabindex='-1'])").forEach((button) => {
+        button.setAttribute("tabindex", "-1");
+    });
+    document.querySelectorAll(".progress-bar[role=progressbar]:not([aria-label])").forEach((bar) => {
+        bar.setAttribute("aria-label", "Run progress");
+    });
+    // The tabs show cards of the shell's own, not Bootstrap's tab panes.
+    document.querySelectorAll("#panel-tabs .nav-link").forEach((tab) => {
+        const panel = [...tab.classList].find((name) => name.startsWith("amc-tab-"));
+        if (panel) {
+            tab.setAttribute("aria-controls", "panel-card-" + panel.slice("amc-tab-".length));
+        }
+    });
+    document.querySelectorAll("input[type=file]:not([aria-label])").forEach((input) => {
+        input.setAttribute("aria-label", input.parentElement.textContent.trim() || "Choose a file");
+    });
+    // A dropdown is one button to focus and open, not a hidden input behind it.
+    document.querySelectorAll(".dash-dropdown-focus-target:not([tabindex='-1'])").forEach((target) => {
+        target.setAttribute("tabindex", "-1");
+    });
+    document.querySelectorAll("button.dash-dropdown[tabindex='-1']").forEach((button) => {
+        button.setAttribute("tabindex", "0");
+    });
+    // A slider's number boxes are named after the label just before the slider: "Release year, from".
+    document.querySelectorAll("input[type=number]:not([aria-label]):not([id])").forEach((input) => {
+        const label = document.evaluate("preceding::label[1]", input, null,
+                                        XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+        const end = input.className.includes("max") || input.previousElementSibling ? ", to" : ", from";
+        input.setAttribute("aria-label", (label ? label.textContent.trim() : "Value") + end);
+    });
+}
+
+new MutationObserver(mendControls).observe(document.documentElement, {childList: true, subtree: true});
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     amc: {
         // The browser's own upload size check: a file over the limit is never sent to the server.

@@ -64,6 +64,24 @@ SHELL = "shell"  # the shell's own namespace for routes: the full-dataset export
 NAMES_POLL_MS = 2_000  # how often a page asks whether the team renamed a cluster: renames show within 5 s
 FIRST_PANEL = "pca"  # the songs' map is the first view of a run, when that panel is there
 ASSET_CACHE_SECONDS = 24 * 3600
+# The page around the app: Dash's placeholders, and the language a screen reader should speak.
+INDEX_PAGE = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
 # The parameter inputs, in the order ``params_from_form`` takes their values.
 FORM_PARTS = (ids.FEATURES, ids.LOG_FEATURES, ids.CLIP, ids.CLIP_RANGE, ids.K_MIN, ids.K_MAX, ids.SEED)
 
@@ -95,6 +113,7 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     app = dash.Dash(
         __name__,
         title="Amazon Music Clustering",
+        index_string=INDEX_PAGE,
         update_title=None,
         assets_folder=str(ASSETS),
         external_stylesheets=[VENDOR_ROUTE + "bootstrap.min.css"],
@@ -214,13 +233,16 @@ def build_layout(shell: Shell):
             dcc.Store(id=ids.UPLOAD_LIMIT, data=shell.config.max_upload_bytes),
             # Never shown: its presence makes the page load plotly.js while the user still chooses data.
             dcc.Graph(id=ids.PLOTLY_PRELOAD, style={"display": "none"}, config={"displayModeBar": False}),
+            html.A("Skip to the panels", href="#panel-tabs", className="visually-hidden-focusable amc-skip"),
             header(),
             run_bar(),
             dbc.Container(
                 dbc.Row(
                     [
-                        dbc.Col(controls(shell, options, default), lg=3, class_name="amc-controls"),
-                        dbc.Col([html.Div(id=ids.RUN_SUMMARY), panel_area(shell)], lg=9, class_name="amc-main"),
+                        # A laptop's sidebar is a third of the width: the dataset names fit, uncut.
+                        dbc.Col(controls(shell, options, default), lg=4, xxl=3, class_name="amc-controls"),
+                        dbc.Col([html.Div(id=ids.RUN_SUMMARY), panel_area(shell)], lg=8, xxl=9,
+                                class_name="amc-main"),
                     ],
                     class_name="g-3",
                 ),
@@ -271,7 +293,8 @@ def controls(shell: Shell, options: list[dict], default: str | None):
         dbc.CardBody(
             [
                 html.H2("Data", className="h6"),
-                dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, class_name="mb-2"),
+                dbc.Label("Songs", html_for=ids.DATASET_PICKER, class_name="visually-hidden"),
+                dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, size="sm", class_name="mb-2"),
                 dcc.Upload(
                     id=ids.UPLOAD,
                     children=html.Div([
@@ -333,7 +356,7 @@ def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
     infos = shell.store.list_datasets()
     first = sorted(infos, key=lambda info: (info.dataset_id not in shell.offered, info.added_at))
     options = [
-        {"label": f"{shell.offered.get(info.dataset_id, UPLOADED_LABEL)}: {info.name} ({info.rows:,} songs)",
+        {"label": f"{info.name} · {info.rows:,} songs · {shell.offered.get(info.dataset_id, UPLOADED_LABEL)}",
          "value": info.dataset_id}
         for info in first
     ]

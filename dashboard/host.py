@@ -15,6 +15,7 @@ The browser keeps ids only. What it holds for the host:
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +147,13 @@ class Panel:
 
     def part_id(self, part: str, **keys) -> dict:
         return {"panel": self.name, "part": part, **keys}
+
+
+def dom_id(component_id: dict | str) -> str:
+    """The id a component with ``component_id`` has in the page, as a label's ``html_for`` names it."""
+    if isinstance(component_id, str):
+        return component_id
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
 def view_store_id(panel_name: str) -> dict:

@@ -82,7 +82,7 @@ def test_layout_has_every_part_of_the_shell(app, demo_id):
     assert layout[ids.CANCEL_BUTTON].disabled is True
     picker = layout[ids.DATASET_PICKER]
     assert picker.value == demo_id
-    assert picker.options[0]["label"].startswith("Demo: demo_songs.csv (")
+    assert picker.options[0]["label"] == "demo_songs.csv · 5,000 songs · Demo"
 
 
 def test_a_start_up_file_is_offered_first_and_chosen(tmp_path, sample_csv, demo_id):
@@ -98,7 +98,7 @@ def test_the_demo_given_as_start_up_file_is_offered_once_as_the_demo(tmp_path, d
     picker = create_app(config, panels=[]).layout()[ids.DATASET_PICKER]
 
     assert [option["value"] for option in picker.options] == [demo_id] and picker.value == demo_id
-    assert picker.options[0]["label"].startswith("Demo: ")
+    assert picker.options[0]["label"].endswith(" · Demo")
 
 
 def test_page_serves_bootstrap_locally_and_limits_request_size(app, config):
@@ -245,7 +245,7 @@ def test_good_upload_is_stored_and_chosen(app, config, sample_csv):
     dataset_id = load_csv(sample_csv).fingerprint
     assert response[ids.DATASET_PICKER]["value"] == dataset_id
     labels = [option["label"] for option in response[ids.DATASET_PICKER]["options"]]
-    assert "Uploaded: mine.csv (651 songs)" in labels
+    assert "mine.csv · 651 songs · Uploaded" in labels
     assert "Loaded mine.csv" in text_of(response[ids.UPLOAD_ALERT])
     assert ResultsStore.open(config.store_dir).get_dataset(dataset_id) is not None
 

@@ -175,7 +175,7 @@ def test_the_browser_refuses_a_file_over_the_limit_and_a_good_one_is_chosen(stri
 
     upload_field.send_keys(str(sample_csv))
     picker = Select(browser.find_element(By.ID, "dataset-picker"))
-    wait_for(browser, lambda d: picker.first_selected_option.text.startswith(f"Uploaded: {sample_csv.name}"), 30,
+    wait_for(browser, lambda d: picker.first_selected_option.text == f"{sample_csv.name} · 651 songs · Uploaded", 30,
              "the uploaded file was not chosen")
     assert "Loaded" in visible(browser, "#upload-alert .alert-success").text
 

@@ -8,7 +8,7 @@ from analysis.result import RunResult
 from dashboard.store import Memo
 
 # Local actions only: nothing offers to send a chart, or the songs in its hover text, to a cloud.
-GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False}
+GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False}
 RUN_FIGURES_KEPT = 64  # figures of a few kB each
 _RUN_FIGURES = Memo(RUN_FIGURES_KEPT)
 

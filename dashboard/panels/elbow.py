@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, Patch, dcc, html
 
 from analysis.figures import elbow_figure
-from dashboard.host import Panel, PanelHost, RunView
+from dashboard.host import Panel, PanelHost, RunView, dom_id
 from dashboard.panels.common import graph, run_figure
 
 
@@ -23,7 +23,7 @@ def layout(view: RunView):
             dcc.Store(id=PANEL.part_id("wanted-k")),  # the k asked for, once any unsaved names were confirmed lost
             dbc.Row(
                 [
-                    dbc.Col(dbc.Label("Active k"), width="auto"),
+                    dbc.Col(dbc.Label("Active k", html_for=dom_id(PANEL.part_id("k"))), width="auto"),
                     dbc.Col(
                         dbc.Select(
                             id=PANEL.part_id("k"),

@@ -20,7 +20,7 @@ from dash.exceptions import PreventUpdate
 from analysis.figures import cluster_colour
 from analysis.limits import CLUSTER_NAME_MAX
 from dashboard.auth import signed_in_user
-from dashboard.host import Panel, PanelHost, RunView, names_for, names_list
+from dashboard.host import Panel, PanelHost, RunView, dom_id, names_for, names_list
 from dashboard.panels.names_file import names_io_controls, register_names_io
 from dashboard.store import InvalidName, NameConflict, UnknownRun
 
@@ -64,7 +64,7 @@ def author_field():
     """Who the history names for this user's changes (the login name fills it when login is on)."""
     return dbc.InputGroup(
         [
-            dbc.InputGroupText("Your name"),
+            dbc.Label("Your name", html_for=AUTHOR, class_name="input-group-text mb-0"),
             dbc.Input(id=AUTHOR, type="text", maxlength=60, placeholder="shown in the history",
                       persistence=True, persistence_type="local"),
         ],
@@ -95,6 +95,8 @@ def cluster_row(view: RunView, cluster: int, size: int, total: int) -> dbc.Card:
                     dbc.Col(
                         dbc.InputGroup(
                             [
+                                dbc.Label(f"Name of cluster {cluster}", html_for=dom_id(part("name", cluster=cluster)),
+                                          class_name="visually-hidden"),
                                 dbc.Input(id=part("name", cluster=cluster), value=view.names.get(cluster, ""),
                                           maxlength=CLUSTER_NAME_MAX, type="text"),
                                 dbc.Button("Save", id=part("save", cluster=cluster), color="primary"),

@@ -23,7 +23,7 @@ from analysis.playlist import (
 )
 from analysis.limits import PLAYLIST_DEFAULT_SONGS, PLAYLIST_MAX_SONGS, PLAYLIST_NAME_MAX
 from analysis.result import AUDIO_FEATURES
-from dashboard.host import Panel, PanelHost, RunView, names_for
+from dashboard.host import Panel, PanelHost, RunView, dom_id, names_for
 from dashboard.panels.playlist_files import SongTables, playlist_links, register_playlist_files
 
 NAME = "playlist"
@@ -67,7 +67,9 @@ def layout(view: RunView) -> html.Div:
 
 
 def _labelled(label: str, control, width: int = 4) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, className="small mb-1"), control], md=width)
+    target = getattr(control, "id", None)
+    return dbc.Col([dbc.Label(label, html_for=dom_id(target) if target else None, className="small mb-1"), control],
+                   md=width)
 
 
 def _cluster_picker(names: dict[int, str]) -> dcc.Dropdown:
