@@ -29,7 +29,7 @@ from analysis.dataset import DataError, Dataset, load_csv
 from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
 from dashboard import ids
-from dashboard.auth import auth_settings, protect, session_owner
+from dashboard.auth import auth_settings, protect, session_owner, signed_in_user
 from dashboard.config import Config
 from dashboard.exports import DATASET_ROUTE, register_dataset_export
 from dashboard.health import add_health_route
@@ -295,6 +295,13 @@ def controls(shell: Shell, options: list[dict], default: str | None):
                 html.H2("Data", className="h6"),
                 dbc.Label("Songs", html_for=ids.DATASET_PICKER, class_name="visually-hidden"),
                 dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, size="sm", class_name="mb-2"),
+                dcc.ConfirmDialogProvider(
+                    dbc.Button("Remove this upload", id=ids.REMOVE_DATASET_BUTTON, color="danger", outline=True,
+                               size="sm", class_name="mb-2", disabled=default in shell.offered),
+                    id=ids.REMOVE_DATASET,
+                    message="Remove these songs from the server? Runs made from them keep their results "
+                            "but can no longer show or export the songs.",
+                ),
                 dcc.Upload(
                     id=ids.UPLOAD,
                     children=html.Div([
@@ -601,6 +608,20 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
     )
 
     app.callback(
+        Output(ids.REMOVE_DATASET_BUTTON, "disabled"),
+        Input(ids.DATASET_PICKER, "value"),
+    )(lambda dataset_id: not dataset_id or dataset_id in shell.offered)
+
+    app.callback(
+        Output(ids.UPLOAD_ALERT, "children", allow_duplicate=True),
+        Output(ids.DATASET_PICKER, "options", allow_duplicate=True),
+        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        Input(ids.REMOVE_DATASET, "submit_n_clicks"),
+        State(ids.DATASET_PICKER, "value"),
+        prevent_initial_call=True,
+    )(partial(remove_dataset, shell))
+
+    app.callback(
         Output(ids.UPLOAD_ALERT, "children"),
         Output(ids.DATASET_PICKER, "options"),
         Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
@@ -747,11 +768,29 @@ def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
         message = f"{name}: could not be read ({type(error).__name__}: {error})"
         return upload_refusal(message), no_update, no_update, *dropped
     try:
-        dataset_id = shell.store.put_dataset(dataset)
+        dataset_id = shell.store.put_dataset(dataset, added_by=signed_in_user() or "")
     except StoreUnavailable as error:
         return upload_refusal(str(error)), no_update, no_update, *dropped
     options, _ = dataset_options(shell)
     return upload_report(dataset), options, dataset_id, *dropped
+
+
+def remove_dataset(shell: Shell, confirmed, dataset_id: str | None):
+    """Remove an uploaded dataset, once confirmed: by its uploader when login is on, by anyone otherwise."""
+    if not confirmed or not dataset_id:
+        raise PreventUpdate
+    info = next((i for i in shell.store.list_datasets() if i.dataset_id == dataset_id), None)
+    if info is None or dataset_id in shell.offered:
+        return upload_refusal("only an uploaded dataset can be removed"), no_update, no_update
+    user = signed_in_user()
+    if user and info.added_by and info.added_by != user:
+        return upload_refusal(f"{info.name} was uploaded by {info.added_by}; only they can remove it"), no_update, \
+            no_update
+    shell.store.remove_dataset(dataset_id)
+    options, default = dataset_options(shell)
+    removed = dbc.Alert(f"Removed {info.name} ({info.rows:,} songs).", color="info", dismissable=True,
+                        class_name="amc-alert")
+    return removed, options, default
 
 
 def load_upload(name: str, contents: str, limit: int) -> Dataset:

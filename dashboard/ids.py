@@ -10,6 +10,8 @@ JOB_WATCH = "job-watch"  # True while the background run is in flight; its fall 
 DATASET_PICKER = "dataset-picker"
 UPLOAD = "upload"
 UPLOAD_ALERT = "upload-alert"
+REMOVE_DATASET = "remove-dataset"  # the confirmation around the button
+REMOVE_DATASET_BUTTON = "remove-dataset-button"
 
 FEATURES = "param-features"
 LOG_FEATURES = "param-log-features"

@@ -73,6 +73,7 @@ class DatasetInfo:
     name: str
     rows: int
     added_at: float
+    added_by: str = ""  # the signed-in user who uploaded it; "" without login
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class ResultsStore:
 
     # datasets
 
-    def put_dataset(self, dataset: Dataset) -> str:
+    def put_dataset(self, dataset: Dataset, added_by: str = "") -> str:
         dataset_id = dataset.fingerprint
         key = _dataset_key(dataset_id)
         if not self.backend.exists(key):
@@ -260,13 +261,26 @@ class ResultsStore:
             index = self._dataset_index()
             if dataset_id not in index:
                 rows = dataset.report.rows_kept
-                index[dataset_id] = DatasetInfo(dataset_id, dataset.name, rows, time.time())
+                index[dataset_id] = DatasetInfo(dataset_id, dataset.name, rows, time.time(), added_by)
                 self.backend.set(DATASET_INDEX_KEY, _dumps(index))
         self._datasets.put(dataset_id, dataset)
         return dataset_id
 
     def get_dataset(self, dataset_id: str) -> Dataset | None:
-        return self._memoised(self._datasets, _dataset_key(dataset_id), dataset_id)
+        key = _dataset_key(dataset_id)
+        # A dataset can be removed by any process: the memo answers only while the store still holds it.
+        if not self.backend.exists(key):
+            return None
+        return self._memoised(self._datasets, key, dataset_id)
+
+    def remove_dataset(self, dataset_id: str) -> DatasetInfo | None:
+        """Forget a dataset's songs and its place in the list; runs made from it stay, without their songs."""
+        with self.backend.transaction():
+            index = self._dataset_index()
+            info = index.pop(dataset_id, None)
+            self.backend.set(DATASET_INDEX_KEY, _dumps(index))
+            self.backend.delete(_dataset_key(dataset_id))
+        return info
 
     def list_datasets(self) -> list[DatasetInfo]:
         return sorted(self._dataset_index().values(), key=lambda info: info.added_at)

@@ -280,3 +280,32 @@ def test_a_runs_parameters_are_shown_with_its_results(app, config, demo_id):
     summary = text_of(response[ids.RUN_SUMMARY])
     for fact in ("energy, tempo", "1–99 percentiles of every feature", "2–3 (seed 42)", "k = 3", run.run_id):
         assert fact in summary
+
+
+def test_an_upload_can_be_removed_and_the_demo_cannot(app, config, sample_csv, demo_id):
+    dataset_id = upload(app, "mine.csv", sample_csv.read_bytes())[ids.DATASET_PICKER]["value"]
+    values = {f"{ids.REMOVE_DATASET}.submit_n_clicks": 1, f"{ids.DATASET_PICKER}.value": dataset_id}
+
+    answer = dash_call(app, f"{ids.DATASET_PICKER}.options", f"{ids.REMOVE_DATASET}.submit_n_clicks", values)
+
+    assert "Removed mine.csv (651 songs)" in text_of(answer[ids.UPLOAD_ALERT])
+    assert [o["value"] for o in answer[ids.DATASET_PICKER]["options"]] == [demo_id]
+    assert ResultsStore.open(config.store_dir).get_dataset(dataset_id) is None
+    refused = dash_call(app, f"{ids.DATASET_PICKER}.options", f"{ids.REMOVE_DATASET}.submit_n_clicks",
+                        {**values, f"{ids.DATASET_PICKER}.value": demo_id})
+    assert "only an uploaded dataset can be removed" in text_of(refused[ids.UPLOAD_ALERT])
+
+
+def test_with_login_only_the_uploader_removes_an_upload(config, sample_csv, monkeypatch):
+    from dashboard import app as shell_module
+
+    app = create_app(config, panels=[])
+    monkeypatch.setattr(shell_module, "signed_in_user", lambda: "alice")
+    dataset_id = upload(app, "hers.csv", sample_csv.read_bytes())[ids.DATASET_PICKER]["value"]
+    monkeypatch.setattr(shell_module, "signed_in_user", lambda: "bob")
+    values = {f"{ids.REMOVE_DATASET}.submit_n_clicks": 1, f"{ids.DATASET_PICKER}.value": dataset_id}
+
+    answer = dash_call(app, f"{ids.DATASET_PICKER}.options", f"{ids.REMOVE_DATASET}.submit_n_clicks", values)
+
+    assert "hers.csv was uploaded by alice; only they can remove it" in text_of(answer[ids.UPLOAD_ALERT])
+    assert ResultsStore.open(config.store_dir).get_dataset(dataset_id) is not None

@@ -217,3 +217,33 @@ def test_run_progress_and_status_stay_in_sight_with_any_panel_scrolled(demo_run,
         tabs = driver.find_elements(By.CSS_SELECTOR, "#panel-tabs .nav-link")
         assert len(tabs) >= 7  # every panel one click away
         driver.save_screenshot(f"/tmp/amc-shell-{size[0]}x{size[1]}.png")
+
+
+def test_an_upload_is_removed_after_a_confirmation_and_its_run_says_its_songs_are_gone(app_server, browser,
+                                                                                       sample_csv, tmp_path):
+    mine = tmp_path / "to-remove.csv"
+    mine.write_bytes(sample_csv.read_bytes())
+    browser.get(app_server.url)
+    visible(browser, "#panel-card-pca")
+    browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(mine))
+    picker = Select(browser.find_element(By.ID, "dataset-picker"))
+    wait_for(browser, lambda d: picker.first_selected_option.text.startswith("to-remove.csv"), 30)
+    set_number(browser, "param-k-max", 4)
+    browser.find_element(By.ID, "run-button").click()
+    wait_for(browser, lambda d: "run=" in d.current_url, RUN_TIMEOUT, "the upload's run never finished")
+    link = browser.current_url
+
+    remove = browser.find_element(By.ID, "remove-dataset-button")
+    wait_for(browser, lambda d: remove.is_enabled(), 10, "an upload could not be removed")
+    remove.click()
+    wait_for(browser, lambda d: d.switch_to.alert, 10, "no confirmation was asked").dismiss()
+    assert picker.first_selected_option.text.startswith("to-remove.csv")  # nothing removed without a yes
+    remove.click()
+    wait_for(browser, lambda d: d.switch_to.alert, 10, "no confirmation was asked").accept()
+
+    alert = visible(browser, "#upload-alert .alert-info")
+    assert "Removed to-remove.csv (651 songs)" in alert.text
+    assert all("to-remove.csv" not in option.text for option in picker.options)
+    browser.get(link)
+    message = visible(browser, "#panel-card-pca .alert-warning")
+    assert "the songs of to-remove.csv are no longer stored" in message.text

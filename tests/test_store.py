@@ -7,7 +7,7 @@ import pickle
 import stat
 
 import pytest
-from synthetic_run import synthetic_frame, synthetic_run
+from synthetic_run import synthetic_dataset, synthetic_frame, synthetic_run
 
 from analysis.dataset import load_csv
 from dashboard.store import InvalidName, NameConflict, ResultsStore, UnknownRun
@@ -251,3 +251,16 @@ def test_the_secret_key_is_made_once_and_readable_by_its_owner_only(store_dir):
 
     assert len(key) == 64 and ResultsStore.open(store_dir).secret_key() == key
     assert stat.S_IMODE((store_dir / "secret_key").stat().st_mode) == 0o600
+
+
+def test_a_removed_dataset_is_gone_for_every_process_and_its_runs_stay(store_dir, run):
+    first, second = ResultsStore.open(store_dir), ResultsStore.open(store_dir)
+    dataset_id = first.put_dataset(synthetic_dataset(synthetic_frame()), added_by="alice")
+    first.put_run(run)
+    assert second.get_dataset(dataset_id) is not None  # now in the second process's memo
+    assert [(i.name, i.added_by) for i in first.list_datasets()] == [("synthetic.csv", "alice")]
+
+    removed = first.remove_dataset(dataset_id)
+
+    assert removed.added_by == "alice" and first.list_datasets() == []
+    assert second.get_dataset(dataset_id) is None and second.get_run(run.run_id) is not None
