@@ -106,9 +106,9 @@ def cluster_axis(names: dict[int, str], k: int, **axis) -> dict:
             "zeroline": False, "showgrid": False, **axis}
 
 
-# The title's top sits below the modebar's row (28 px high at the top right), which a narrow chart's
+# The title's top sits below the modebar's row (about 26 px high at the top right), which a narrow chart's
 # title would otherwise run under; the top margin leaves room for a title and a subtitle line.
-MODEBAR_HEIGHT = 28
+MODEBAR_HEIGHT = 32  # the buttons, their 2-px offset and a small gap
 TITLE = {"x": 0.01, "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": MODEBAR_HEIGHT}}
 
 

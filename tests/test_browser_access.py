@@ -160,3 +160,23 @@ def test_no_picker_cuts_its_text(demo_run_url, size):
             wait_for(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, f"#panel-card-{panel} .amc-placeholder"),
                      30)
             assert driver.execute_script(CUT_TEXT) == [], f"cut at {size} on {panel}"
+
+
+TITLE_UNDER_TOOLBAR = """
+const graph = arguments[0];
+const title = graph.querySelector('.gtitle').getBoundingClientRect();
+const bar = graph.querySelector('.modebar').getBoundingClientRect();
+return title.bottom <= bar.top || title.top >= bar.bottom || title.right <= bar.left || title.left >= bar.right;
+"""
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_chart_titles_stay_clear_of_the_toolbar(demo_run_url, size):
+    with chromium() as driver:
+        driver.set_window_size(*size)
+        driver.get(with_panel(demo_run_url, "heatmap"))
+        sizes = visible(driver, "[id='{\"panel\":\"heatmap\",\"part\":\"sizes\"}'] .modebar")
+        graph = sizes.find_element(By.XPATH, "ancestor::div[contains(@class, 'js-plotly-plot')]")
+        # The toolbar shows on hover: the title must be clear of it when it does.
+        ActionChains(driver).move_to_element(graph).perform()
+        assert driver.execute_script(TITLE_UNDER_TOOLBAR, graph), f"the sizes chart's title is under its toolbar at {size}"

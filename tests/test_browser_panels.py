@@ -121,6 +121,8 @@ def test_a_k_switch_moves_the_elbows_marker_and_redraws_only_what_depends_on_k(p
              f"k={other} never became active")
     untouched = f"const g = {ELBOW_GRAPH}; return g === window.__elbow && g.data[0] === window.__inertia;"
     assert page.execute_script(untouched, graph), "the k switch rebuilt the elbow figure"
+    assert page.switch_to.active_element == page.find_element(By.CSS_SELECTOR, part("elbow", "k")), \
+        "the k switch took the focus away from the picker"
     show_panel(page, "pca")
     wait_for(page, lambda d: len(pca_legend(d)) == other, 30, "the songs' map never showed the new k")
     show_panel(page, "heatmap")
@@ -232,6 +234,7 @@ def test_saving_one_name_keeps_what_is_typed_in_the_others(page):
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=0)))
     history = page.find_element(By.CSS_SELECTOR, part("naming", "history"))
     wait_for(page, lambda d: "Typed zero" in history.text, 30, "the save never showed")
+    assert page.switch_to.active_element == page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=0))
     time.sleep(2.5)  # one more beat of the names poll
     values = [page.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=c)).get_attribute("value")
               for c in (0, 1, 2)]
