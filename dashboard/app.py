@@ -45,6 +45,7 @@ from dashboard.host import (
 )
 from dashboard.jobs import RunJobs, error_alert, new_ticket, outcome
 from dashboard.limits import SessionBusy
+from dashboard.panels.common import section
 from dashboard.panels.registry import failed_panel, load_panels
 from dashboard.store import Memo, ResultsStore, StoreUnavailable, UnknownRun
 
@@ -287,64 +288,71 @@ def run_bar():
 
 
 def controls(shell: Shell, options: list[dict], default: str | None):
+    """The sidebar in four small sections, each a handful of Tab presses from its start to its end."""
     defaults = RunParams()
     limit_mb = shell.config.max_upload_mb
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H2("Data", className="h6"),
-                dbc.Label("Songs", html_for=ids.DATASET_PICKER, class_name="visually-hidden"),
-                dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, size="sm", class_name="mb-2"),
-                dcc.ConfirmDialogProvider(
-                    dbc.Button("Remove this upload", id=ids.REMOVE_DATASET_BUTTON, color="danger", outline=True,
-                               size="sm", class_name="mb-2", disabled=default in shell.offered),
-                    id=ids.REMOVE_DATASET,
-                    message="Remove these songs from the server? Runs made from them keep their results "
-                            "but can no longer show or export the songs.",
-                ),
-                dcc.Upload(
-                    id=ids.UPLOAD,
-                    children=html.Div([
-                        "Drop a songs CSV here or ",
-                        html.Span("choose a file", className="link-primary text-decoration-underline"),
-                        html.Div(f"at most {limit_mb} MB", className="small text-muted"),
-                    ]),
-                    accept=".csv,text/csv",
-                    multiple=False,
-                    className="amc-upload",
-                ),
-                html.Div(id=ids.UPLOAD_ALERT, className="mt-2"),
-                html.H2("Parameters", className="h6 mt-3"),
-                dbc.Label("Features", html_for=ids.FEATURES, class_name="small"),
-                dbc.Checklist(
-                    id=ids.FEATURES,
-                    options=[{"label": f, "value": f} for f in AUDIO_FEATURES],
-                    value=list(defaults.features),
-                    class_name="amc-features small",
-                ),
-                dbc.Label("log1p for heavy-tailed", html_for=ids.LOG_FEATURES, class_name="small mt-2"),
-                dbc.Checklist(
-                    id=ids.LOG_FEATURES,
-                    options=[{"label": f, "value": f} for f in HEAVY_TAILED],
-                    value=list(HEAVY_TAILED),
-                    inline=True,
-                    class_name="small",
-                ),
-                dbc.Switch(id=ids.CLIP, label="Clip every feature to percentiles", value=False,
-                           class_name="small mt-2"),
-                dcc.RangeSlider(
-                    id=ids.CLIP_RANGE, min=0, max=100, step=0.5, value=[1, 99],
-                    marks={0: "0", 50: "50", 100: "100"},
-                    tooltip={"placement": "bottom", "always_visible": True},
-                ),
-                dbc.Row(
-                    [
-                        _number("k from", ids.K_MIN, defaults.k_min, K_LOWEST, K_HIGHEST),
-                        _number("k to", ids.K_MAX, defaults.k_max, K_LOWEST, K_HIGHEST),
-                        _number("seed", ids.SEED, defaults.seed, 0, SEED_HIGHEST),
-                    ],
-                    class_name="g-2 mt-1",
-                ),
+                section("Songs", [
+                    dbc.Label("Songs", html_for=ids.DATASET_PICKER, class_name="visually-hidden"),
+                    dbc.Select(id=ids.DATASET_PICKER, options=options, value=default, size="sm", class_name="mb-2"),
+                    dcc.ConfirmDialogProvider(
+                        dbc.Button("Remove this upload", id=ids.REMOVE_DATASET_BUTTON, color="danger", outline=True,
+                                   size="sm", class_name="mb-2", disabled=default in shell.offered),
+                        id=ids.REMOVE_DATASET,
+                        message="Remove these songs from the server? Runs made from them keep their results "
+                                "but can no longer show or export the songs.",
+                    ),
+                    dcc.Upload(
+                        id=ids.UPLOAD,
+                        children=html.Div([
+                            "Drop a songs CSV here or ",
+                            html.Span("choose a file", className="link-primary text-decoration-underline"),
+                            html.Div(f"at most {limit_mb} MB", className="small text-muted"),
+                        ]),
+                        accept=".csv,text/csv",
+                        multiple=False,
+                        className="amc-upload",
+                    ),
+                    html.Div(id=ids.UPLOAD_ALERT, className="mt-2"),
+                ]),
+                section("Sweep", [
+                    dbc.Row(
+                        [
+                            _number("k from", ids.K_MIN, defaults.k_min, K_LOWEST, K_HIGHEST),
+                            _number("k to", ids.K_MAX, defaults.k_max, K_LOWEST, K_HIGHEST),
+                            _number("seed", ids.SEED, defaults.seed, 0, SEED_HIGHEST),
+                        ],
+                        class_name="g-2",
+                    ),
+                ]),
+                section("Features", [
+                    dbc.Label("Audio features clustered", html_for=ids.FEATURES, class_name="visually-hidden"),
+                    dbc.Checklist(
+                        id=ids.FEATURES,
+                        options=[{"label": f, "value": f} for f in AUDIO_FEATURES],
+                        value=list(defaults.features),
+                        class_name="amc-features small",
+                    ),
+                ]),
+                section("Transforms", [
+                    dbc.Label("log1p for heavy-tailed", html_for=ids.LOG_FEATURES, class_name="small"),
+                    dbc.Checklist(
+                        id=ids.LOG_FEATURES,
+                        options=[{"label": f, "value": f} for f in HEAVY_TAILED],
+                        value=list(HEAVY_TAILED),
+                        inline=True,
+                        class_name="small",
+                    ),
+                    dbc.Switch(id=ids.CLIP, label="Clip every feature to percentiles", value=False,
+                               class_name="small mt-2"),
+                    dcc.RangeSlider(
+                        id=ids.CLIP_RANGE, min=0, max=100, step=0.5, value=[1, 99],
+                        marks={0: "0", 50: "50", 100: "100"},
+                        tooltip={"placement": "bottom", "always_visible": True},
+                    ),
+                ]),
             ]
         )
     )

@@ -180,3 +180,22 @@ def test_chart_titles_stay_clear_of_the_toolbar(demo_run_url, size):
         # The toolbar shows on hover: the title must be clear of it when it does.
         ActionChains(driver).move_to_element(graph).perform()
         assert driver.execute_script(TITLE_UNDER_TOOLBAR, graph), f"the sizes chart's title is under its toolbar at {size}"
+
+
+TABBABLE_PER_SECTION = """
+const tabbable = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, '
+    + '[tabindex]:not([tabindex="-1"])';
+// A grid is one stop: its own tab guards take the focus in and, Tab pressed inside, out again.
+const stops = (s) => [...s.querySelectorAll(tabbable)].filter(e => e.offsetParent && e.tabIndex >= 0
+    && !e.closest('.ag-root-wrapper')).length + s.querySelectorAll('.ag-root-wrapper').length;
+return [...document.querySelectorAll('.amc-section, .amc-panel:not(:has(.amc-section))')]
+    .filter(s => s.offsetParent).map(s => [(s.querySelector('legend, .card-header') || s).textContent.trim(), stops(s)]);
+"""
+
+
+def test_every_section_s_controls_are_within_fifteen_tab_presses_of_its_start(page):
+    for panel in ("elbow", "naming", "playlist"):
+        show_panel(page, panel)
+        wait_for(page, lambda d: not d.find_elements(By.CSS_SELECTOR, f"#panel-card-{panel} .amc-placeholder"), 30)
+        counts = page.execute_script(TABBABLE_PER_SECTION)
+        assert counts and all(count <= SECTION_REACH for _, count in counts), counts

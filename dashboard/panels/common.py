@@ -1,7 +1,7 @@
 """What the built-in panels share: graphs with one look and local buttons only, and figures kept per run."""
 from __future__ import annotations
 
-from dash import Patch, dcc, no_update
+from dash import Patch, dcc, html, no_update
 
 from analysis.figures import escape, shown_label, styled
 from analysis.result import RunResult
@@ -49,3 +49,9 @@ def renamed_axis(names: list[str] | None, axis: str, hover: str, columns: int = 
     else:
         patch["data"][0]["hovertext"] = [escape(name) for name in names]
     return patch
+
+
+def section(title: str, children: list):
+    """A titled group of controls, announced as one by a screen reader; a keyboard user crosses it in a
+    few presses of Tab."""
+    return html.Fieldset([html.Legend(title, className="h6 mb-1"), *children], className="amc-section mb-3")

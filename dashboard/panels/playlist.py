@@ -24,6 +24,7 @@ from analysis.playlist import (
 from analysis.limits import PLAYLIST_DEFAULT_SONGS, PLAYLIST_MAX_SONGS, PLAYLIST_NAME_MAX
 from analysis.result import AUDIO_FEATURES
 from dashboard.host import Panel, PanelHost, RunView, dom_id, names_for
+from dashboard.panels.common import section
 from dashboard.panels.playlist_files import SongTables, playlist_links, register_playlist_files
 
 NAME = "playlist"
@@ -40,28 +41,32 @@ def layout(view: RunView) -> html.Div:
     frame = view.frame
     return html.Div(
         [
-            dbc.Row(
-                [
-                    _labelled("Clusters", _cluster_picker(view.names)),
-                    _labelled("Genres", _search_picker("genres", "Type to search genres")),
-                    _labelled("Artists", _search_picker("artists", "Type to search artists")),
-                ],
-                className="g-3",
-            ),
-            dbc.Row(
-                [
-                    _labelled("Release year", _range_slider("years", _bounds(frame["release_year"], 1))),
-                    _labelled("Popularity", _range_slider("popularity", _bounds(frame["popularity_songs"], 1))),
-                    _labelled("Audio feature", _feature_filter(frame)),
-                ],
-                className="g-3 mt-1",
-            ),
-            dbc.Row(_order_controls(), className="g-3 mt-1 align-items-end"),
-            _like_bar(),
-            html.Div(id=_id("message"), className="mt-2"),
-            html.Div(id=_id("count"), className="mt-2 fw-semibold", role="status"),
-            _grid(view),
-            _export_buttons(),
+            section("Which songs", [
+                dbc.Row(
+                    [
+                        _labelled("Clusters", _cluster_picker(view.names)),
+                        _labelled("Genres", _search_picker("genres", "Type to search genres")),
+                        _labelled("Artists", _search_picker("artists", "Type to search artists")),
+                    ],
+                    className="g-3",
+                ),
+                dbc.Row(
+                    [
+                        _labelled("Release year", _range_slider("years", _bounds(frame["release_year"], 1))),
+                        _labelled("Popularity", _range_slider("popularity", _bounds(frame["popularity_songs"], 1))),
+                        _labelled("Audio feature", _feature_filter(frame)),
+                    ],
+                    className="g-3 mt-1",
+                ),
+            ]),
+            section("Order and size", [dbc.Row(_order_controls(), className="g-3 align-items-end")]),
+            section("More like a picked song", [_like_bar()]),
+            section("The playlist", [
+                html.Div(id=_id("message")),
+                html.Div(id=_id("count"), className="fw-semibold", role="status"),
+                _grid(view),
+                _export_buttons(),
+            ]),
         ]
     )
 
@@ -168,7 +173,7 @@ def _like_bar() -> html.Div:
             dbc.Button("Back to the filters", id=_id("unlike"), size="sm", color="secondary", outline=True, disabled=True),
             dcc.Store(id=_id("like-row"), data=None),
         ],
-        className="d-flex flex-wrap align-items-center gap-3 mt-3",
+        className="d-flex flex-wrap align-items-center gap-3",
     )
 
 
