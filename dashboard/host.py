@@ -216,6 +216,12 @@ class PanelHost:
             return dash.no_update
         return {**state, "names_version": version}
 
+    @staticmethod
+    def names_output() -> Output:
+        """Beside ``state_output``, a rename hands every panel the new names at once (``names_data``),
+        a round trip sooner than the shell would fetch them."""
+        return Output(NAMES, "data", allow_duplicate=True)
+
     # callbacks
 
     def callback(self, *args, **kwargs):
@@ -283,9 +289,11 @@ def names_list(view: RunView) -> list[str]:
     return [view.names.get(cluster, f"Cluster {cluster}") for cluster in range(view.k)]
 
 
-def names_data(view: RunView) -> dict:
-    """What ``host.on_names()`` carries."""
-    return {"run_id": view.run_id, "k": view.k, "version": view.names_version, "names": names_list(view)}
+def names_data(view: RunView, sheet=None) -> dict:
+    """What ``host.on_names()`` carries: the view's names, or those of ``sheet`` (a NameSheet) after a rename."""
+    names, version = (view.names, view.names_version) if sheet is None else (sheet.names, sheet.version)
+    return {"run_id": view.run_id, "k": view.k, "version": version,
+            "names": [names.get(cluster, f"Cluster {cluster}") for cluster in range(view.k)]}
 
 
 def names_for(shown: dict | None, names: dict | None) -> list[str] | None:

@@ -208,9 +208,11 @@ def drawn_at(store, run, version=0, k=3) -> dict:
 
 
 def test_saving_a_name_bumps_the_version_every_panel_follows(host, store, state, run):
-    new_state, message, drawn, history = naming.apply_change(
+    new_state, names, message, drawn, history = naming.apply_change(
         host, state, {"part": "save", "cluster": 1}, {1: "  Loud  "}, drawn_at(store, run), 0, "alice")
     assert new_state == {**state, "names_version": 1} and message is None and drawn is no_update
+    assert names["version"] == 1 and names["names"][1] == "Loud" and (names["run_id"], names["k"]) == (run.run_id, 3)
+    assert "Loud" in str(history)  # the saving page sees its change without waiting for the names
     assert store.get_names(run.run_id, 3).names[1] == "Loud"
     assert store.get_names(run.run_id, 3).history[-1].author == "alice"
 
@@ -218,19 +220,19 @@ def test_saving_a_name_bumps_the_version_every_panel_follows(host, store, state,
 def test_a_save_over_a_name_the_page_never_showed_is_a_conflict_and_a_second_save_wins(host, store, state, run):
     drawn = drawn_at(store, run)
     store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
-    new_state, message, drawn, history = naming.apply_change(
+    new_state, _, message, drawn, history = naming.apply_change(
         host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, drawn, 0, "")
     assert new_state is no_update and drawn["seen"] == [0, 1, 0]
     assert "Theirs" in message.children and message.color == "warning"
     assert len(history.children[0].children) == 1  # the change that beat this save
-    again, _, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, drawn, 1, "")
+    again, *_ = naming.apply_change(host, state, {"part": "save", "cluster": 1}, {1: "Mine"}, drawn, 1, "")
     assert again["names_version"] == 2 and store.get_names(run.run_id, 3).names[1] == "Mine"
 
 
 def test_saving_another_cluster_on_a_stale_page_is_no_conflict(host, store, state, run):
     drawn = drawn_at(store, run)
     store.rename(run.run_id, 3, 1, "Theirs", base_version=0)
-    new_state, message, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 2}, {2: "Mine"},
+    new_state, _, message, _, _ = naming.apply_change(host, state, {"part": "save", "cluster": 2}, {2: "Mine"},
                                                    drawn, 0, "")
     assert new_state["names_version"] == 2 and message is None
     assert store.get_names(run.run_id, 3).names == {**store.get_names(run.run_id, 3).names, 1: "Theirs", 2: "Mine"}
@@ -238,7 +240,7 @@ def test_saving_another_cluster_on_a_stale_page_is_no_conflict(host, store, stat
 
 @pytest.mark.parametrize("typed", ["", "x" * 61, "Party\u202eTracks"])
 def test_an_invalid_name_is_refused_with_the_stores_reason(host, store, run, state, typed):
-    new_state, message, drawn, _ = naming.apply_change(host, state, {"part": "save", "cluster": 0}, {0: typed},
+    new_state, _, message, drawn, _ = naming.apply_change(host, state, {"part": "save", "cluster": 0}, {0: typed},
                                                        drawn_at(store, run), 0, "")
     assert new_state is no_update and drawn is no_update and message.color == "danger" and message.children
 
@@ -246,7 +248,7 @@ def test_an_invalid_name_is_refused_with_the_stores_reason(host, store, run, sta
 def test_reverting_a_change_restores_the_old_name(host, store, state, run):
     before = store.get_names(run.run_id, 3).names[2]
     store.rename(run.run_id, 3, 2, "Temporary", base_version=0, author="bob")
-    new_state, _, _, _ = naming.apply_change(host, {**state, "names_version": 1}, {"part": "revert", "version": 1},
+    new_state, *_ = naming.apply_change(host, {**state, "names_version": 1}, {"part": "revert", "version": 1},
                                              {}, drawn_at(store, run, 1), 1, "alice")
     assert new_state["names_version"] == 2 and store.get_names(run.run_id, 3).names[2] == before
     history = naming.history_list(store.get_names(run.run_id, 3).history, naming.HISTORY_PAGE)

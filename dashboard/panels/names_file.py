@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from analysis.export import safe_filename
 from analysis.names import MAX_NAMES_FILE_CHARS, NamesFileError, names_file_text, parse_names_file
 from dashboard.exports import attachment
-from dashboard.host import PanelHost, RunView
+from dashboard.host import PanelHost, RunView, names_data
 from dashboard.store import InvalidName, NameConflict, NameSheet
 
 NAMES_ROUTE = "names.json"
@@ -105,6 +105,7 @@ def register_names_io(host: PanelHost) -> None:
     @host.callback(
         Output(_id("outcome"), "data"),
         host.state_output(),
+        host.names_output(),
         Input(_id("upload"), "contents"),
         State(_id("upload"), "filename"),
         host.run_state(),
@@ -112,7 +113,7 @@ def register_names_io(host: PanelHost) -> None:
     )
     def upload(contents, filename, state):
         if not contents:
-            return no_update, no_update
+            return no_update, no_update, no_update
         view = host.view(state)
         source = filename or "uploaded file"
         version = int(state.get("names_version") or 0)  # the names the page showed, not the store's newest
@@ -120,14 +121,17 @@ def register_names_io(host: PanelHost) -> None:
             data = base64.b64decode(contents.partition(",")[2], validate=True)
             sheet, summary = apply_names_file(host.store, view.run_id, view.k, version, data, source)
         except binascii.Error:
-            return _outcome(view, version, f"{source}: the upload arrived damaged; try again", "danger"), no_update
+            return _outcome(view, version, f"{source}: the upload arrived damaged; try again", "danger"), \
+                no_update, no_update
         except NamesFileError as error:
-            return _outcome(view, version, str(error), "danger"), no_update
+            return _outcome(view, version, str(error), "danger"), no_update, no_update
         except NamesUploadConflict as error:
             # Show the other person's names at once: the page follows the newer version.
-            current = error.conflict.current.version
-            return _outcome(view, current, f"{source}: {error}", "danger"), host.with_names_version(state, current)
-        return _outcome(view, sheet.version, summary, "success"), host.with_names_version(state, sheet.version)
+            current = error.conflict.current
+            return (_outcome(view, current.version, f"{source}: {error}", "danger"),
+                    host.with_names_version(state, current.version), names_data(view, current))
+        return (_outcome(view, sheet.version, summary, "success"), host.with_names_version(state, sheet.version),
+                names_data(view, sheet))
 
     @host.callback(Output(_id("message"), "children"), Input(_id("outcome"), "data"))
     def show_outcome(outcome):

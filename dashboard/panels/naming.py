@@ -20,7 +20,7 @@ from dash.exceptions import PreventUpdate
 from analysis.figures import cluster_colour
 from analysis.limits import CLUSTER_NAME_MAX
 from dashboard.auth import signed_in_user
-from dashboard.host import Panel, PanelHost, RunView, dom_id, names_for, names_list
+from dashboard.host import Panel, PanelHost, RunView, dom_id, names_data, names_for, names_list
 from dashboard.panels.names_file import names_io_controls, register_names_io
 from dashboard.store import InvalidName, NameConflict, UnknownRun
 
@@ -223,6 +223,7 @@ def register(host: PanelHost) -> None:
 
     @host.callback(
         host.state_output(),
+        host.names_output(),
         Output(part("alert"), "children"),
         Output(part("drawn"), "data", allow_duplicate=True),
         Output(part("history"), "children", allow_duplicate=True),
@@ -283,8 +284,9 @@ def apply_change(host: PanelHost, state: dict, trigger: dict, typed: dict[int, s
     """Saves the name typed for the clicked cluster, or reverts the clicked change.
 
     A save builds on the version at which the page last showed that cluster's name, a revert on the
-    version the page shows. Returns (run-state, alert, drawn, history): the run state changes only when
-    the names did, and every panel then shows them; a refusal leaves the page as it is and says why; a
+    version the page shows. Returns (run-state, names, alert, drawn, history): the run state and the
+    names change only when the names did, and every panel then shows them at once; a refusal leaves the
+    page as it is and says why; a
     conflict shows the history that beat the user's save and counts the cluster as seen, so a second
     Save replaces the other name deliberately.
     """
@@ -300,13 +302,14 @@ def apply_change(host: PanelHost, state: dict, trigger: dict, typed: dict[int, s
     except NameConflict as conflict:
         message = f"{conflict}. Save again to replace their name with yours."
         seen = [conflict.current.version if c == conflict.cluster else v for c, v in enumerate(drawn["seen"])]
-        return (no_update, alert(message, "warning"), {**drawn, "seen": seen},
+        return (no_update, no_update, alert(message, "warning"), {**drawn, "seen": seen},
                 history_list(conflict.current.history, HISTORY_PAGE))
     except (InvalidName, UnknownRun) as refused:
-        return no_update, alert(str(refused), "danger"), no_update, no_update
+        return no_update, no_update, alert(str(refused), "danger"), no_update, no_update
     if sheet.version == view.names_version:
-        return no_update, alert("Nothing changed: that is already the name.", "info"), no_update, no_update
-    return host.with_names_version(state, sheet.version), None, no_update, no_update
+        return no_update, no_update, alert("Nothing changed: that is already the name.", "info"), no_update, no_update
+    return (host.with_names_version(state, sheet.version), names_data(view, sheet), None, no_update,
+            history_list(sheet.history, HISTORY_PAGE))
 
 
 PANEL = Panel(
