@@ -17,7 +17,7 @@ driven in headless Chromium through the page's own controls:
   fetch of the scatter's songs.
 * SEVERE entries in the browser console, over every page of the run.
 
-The floor is ``/work/shared/bench/floor_page.py``: a bare page drawing as many points with the same
+The floor is ``../shared/bench/floor_page.py``: a bare page drawing as many points with the same
 plotly.js, opened as a file in the same Chromium. Its "whole page" is navigation -> ``window.done``,
 its "draw" is ``window.t0`` -> ``window.done``; each is the median of several fresh pages.
 
@@ -57,8 +57,9 @@ from benchmarks import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
-SAMPLE_CSV = Path("/work/shared/data/single_genre_artists_sample.csv")
-FLOOR_PAGE = Path("/work/shared/bench/floor_page.py")
+SHARED = ROOT.parent / "shared"  # beside the checkout, as on every developer's machine and in CI
+SAMPLE_CSV = SHARED / "data" / "single_genre_artists_sample.csv"
+FLOOR_PAGE = SHARED / "bench" / "floor_page.py"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -309,7 +310,10 @@ def click(driver, selector: str) -> float:
     """Click the element as a user would; returns when the page saw the click."""
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.CSS_SELECTOR, selector).click()
+    element = driver.find_element(By.CSS_SELECTOR, selector)
+    # In the middle of the window, as a user looks at what they click: never under the sticky run bar.
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
     return last_input(driver, "click")
 
 
