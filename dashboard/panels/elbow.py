@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, Patch, dcc, html
+from dash import ClientsideFunction, Input, Output, Patch, State, dcc, html
 
 from analysis.figures import elbow_figure
 from dashboard.host import Panel, PanelHost, RunView, dom_id
@@ -76,9 +76,11 @@ def register(host: PanelHost) -> None:
         ClientsideFunction(namespace="amc_elbow", function_name="chooseK"),
         Output(PANEL.part_id("wanted-k"), "data"),
         Output(PANEL.part_id("k"), "value", allow_duplicate=True),
+        Output(PANEL.part_id("graph"), "figure", allow_duplicate=True),
         Input(PANEL.part_id("k"), "value"),
         Input(PANEL.part_id("graph"), "clickData"),
         host.run_state(),
+        State(PANEL.part_id("graph"), "id"),
         prevent_initial_call=True,
     )
 
