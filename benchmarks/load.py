@@ -242,18 +242,22 @@ def one_visit(user: DashUser) -> None:
     asked = user.fire("run", user.callback("run-request.data", "run-button.n_clicks"), "run-button.n_clicks")
     if asked.get("job-alert", {}).get("children"):
         raise UserError(f"the run was refused: {json.dumps(asked['job-alert']['children'])[:200]}")
-    if "run-request" in asked:
+    if "run-request" in asked:  # computed by a job; a stored run comes in the answer itself
+        user.values.pop("job-outcome.data", None)
         job = user.callback("job-outcome.data", "run-request.data")
         user.fire("job-start", job, "run-request.data")
-    outcome = user.values.get("job-outcome.data")
-    if not outcome or not outcome.get("run_id"):
-        user.values["job-watch.data"] = False  # what the renderer sets when the job ends
-        told = user.fire("settle", user.callback("job-alert.children", "job-watch.data"), "job-watch.data")
-        raise UserError(f"the run ended without a result: {json.dumps(told)[:300]}")
-    user.fire("callback", user.callback(RUN_STATE_KEY, "job-outcome.data"), "job-outcome.data")
+        outcome = user.values.get("job-outcome.data")
+        if not outcome or not outcome.get("run_id"):
+            user.values["job-watch.data"] = False  # what the renderer sets when the job ends
+            told = user.fire("settle", user.callback("job-alert.children", "job-watch.data"), "job-watch.data")
+            raise UserError(f"the run ended without a result: {json.dumps(told)[:300]}")
+        user.fire("callback", user.callback(RUN_STATE_KEY, "job-outcome.data"), "job-outcome.data")
+        asked_for = outcome["run_id"]
+    else:
+        asked_for = asked.get("run-state", {}).get("data", {}).get("run_id")
     state = user.values.get(RUN_STATE_KEY) or {}
-    if state.get("run_id") != outcome["run_id"]:
-        raise UserError(f"asked for run {outcome['run_id']} but was shown {state.get('run_id')}")
+    if not asked_for or state.get("run_id") != asked_for:
+        raise UserError(f"asked for run {asked_for} but was shown {state.get('run_id')}")
     user.tally.runs_seen.add(state["run_id"])
     show_run(user)
     user.pause()

@@ -43,7 +43,7 @@ from dashboard.host import (
     unavailable_alert,
     view_store_id,
 )
-from dashboard.jobs import RunJobs, error_alert, new_ticket, outcome
+from dashboard.jobs import RunJobs, error_alert, new_ticket
 from dashboard.limits import SessionBusy
 from dashboard.panels.common import section
 from dashboard.panels.registry import failed_panel, load_panels
@@ -598,7 +598,7 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
 
     app.callback(
         Output(ids.RUN_REQUEST, "data"),
-        Output(ids.JOB_OUTCOME, "data", allow_duplicate=True),
+        Output(ids.RUN_STATE, "data", allow_duplicate=True),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
         Input(ids.RUN_BUTTON, "n_clicks"),
         *[State(part, "value") for part in (ids.DATASET_PICKER, *FORM_PARTS)],
@@ -711,7 +711,8 @@ def run_state(shell: Shell, result: RunResult, k: int) -> dict:
 
 
 def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip, clip_range, k_min, k_max, seed):
-    """Check the parameters at once; a stored run is shown at once, anything else becomes a job ticket."""
+    """Check the parameters at once; a stored run is shown with this very answer, anything else becomes a
+    job ticket."""
     dataset = shell.store.get_dataset(dataset_id) if dataset_id else None
     if dataset is None:
         return no_update, no_update, error_alert("choose a dataset first (or upload one).", "Nothing to run:")
@@ -721,8 +722,9 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
     except ParameterError as error:
         return no_update, no_update, error_alert(str(error), "Check the parameters:")
     run_id = run_id_for(dataset.fingerprint, params)
-    if shell.store.has_run(run_id):
-        return no_update, outcome(dataset.fingerprint, run_id), None
+    stored = shell.store.get_run(run_id)
+    if stored is not None:
+        return no_update, run_state(shell, stored, stored.chosen_k), None
     ticket = new_ticket(dataset.fingerprint, params, run_id)
     try:
         shell.jobs.admit(ticket, session_owner())

@@ -160,10 +160,16 @@ def test_a_stored_run_is_shown_at_once_without_a_job(app, config, demo_id):
 
     response = run_button(app, demo_id)
 
-    assert ids.RUN_REQUEST not in response
-    assert response[ids.JOB_OUTCOME]["data"] == {"ticket": None, "dataset_id": demo_id, "run_id": run.run_id}
+    assert ids.RUN_REQUEST not in response  # no job: the answer itself shows the run
+    state = response[ids.RUN_STATE]["data"]
+    assert state == {"dataset_id": demo_id, "run_id": run.run_id, "k": run.chosen_k, "names_version": 0}
+
+
+def test_a_finished_job_shows_its_run(app, config, demo_id):
+    run = stored_run(config, demo_id, RunParams(k_min=2, k_max=4))
+    done = {"ticket": "t", "dataset_id": demo_id, "run_id": run.run_id}
     state = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.JOB_OUTCOME}.data",
-                      {f"{ids.JOB_OUTCOME}.data": response[ids.JOB_OUTCOME]["data"]})[ids.RUN_STATE]["data"]
+                      {f"{ids.JOB_OUTCOME}.data": done})[ids.RUN_STATE]["data"]
     assert state == {"dataset_id": demo_id, "run_id": run.run_id, "k": run.chosen_k, "names_version": 0}
 
 

@@ -47,11 +47,10 @@ def ask_for_run(user: DashUser, k_max: int = 6, seed: int = 5) -> dict:
 
 def run_to_the_end(user: DashUser, k_max: int = 6, seed: int = 5) -> str:
     answer = ask_for_run(user, k_max, seed)
-    if "run-request" in answer:
+    if "run-request" in answer:  # computed by a job; a stored run comes in the answer itself
         user.fire("job", user.callback("job-outcome.data", "run-request.data"), "run-request.data")
-    run_id = user.values["job-outcome.data"]["run_id"]
-    user.fire("outcome", user.callback("run-state.data", "job-outcome.data"), "job-outcome.data")
-    return run_id
+        user.fire("outcome", user.callback("run-state.data", "job-outcome.data"), "job-outcome.data")
+    return user.values["run-state.data"]["run_id"]
 
 
 def draw(user: DashUser) -> str:
