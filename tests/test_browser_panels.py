@@ -275,3 +275,31 @@ def test_the_names_file_downloads_and_an_edited_copy_uploads_back(demo_run_url, 
         show_panel(driver, "pca")
         wait_for(driver, lambda d: "Uploaded name" in pca_legend(d), 30, "the uploaded name never reached the legend")
 
+
+
+def test_switching_k_with_unsaved_names_asks_first(page):
+    k = active_k(page)
+    other = k + 1 if k < 6 else k - 1
+    show_panel(page, "naming")
+    field = visible(page, part("naming", "name", cluster=0))
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("Not saved yet")
+    show_panel(page, "elbow")
+    picker = Select(page.find_element(By.CSS_SELECTOR, part("elbow", "k")))
+
+    picker.select_by_value(str(other))
+    question = wait_for(page, lambda d: d.switch_to.alert, 10, "no question before losing unsaved names")
+    assert "1 cluster name(s) you typed are not saved" in question.text
+    question.dismiss()
+    wait_for(page, lambda d: picker.first_selected_option.get_attribute("value") == str(k), 10)
+    assert f"k={k}" in page.current_url
+    show_panel(page, "naming")
+    assert page.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=0)).get_attribute("value") == "Not saved yet"
+
+    show_panel(page, "elbow")
+    picker.select_by_value(str(other))
+    wait_for(page, lambda d: d.switch_to.alert, 10, "no question before losing unsaved names").accept()
+    wait_for(page, lambda d: f"k={other}" in d.current_url, 30, "accepting the question did not switch k")
+    show_panel(page, "naming")
+    wait_for(page, lambda d: len(name_fields(d)) == other, 30, "the naming panel never showed the new k")
+    assert page.execute_script("return window.amcUnsavedNames") == 0  # the new k's fields start clean
