@@ -285,7 +285,7 @@ def test_switching_k_with_unsaved_names_asks_first(page):
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys("Not saved yet")
     show_panel(page, "elbow")
-    picker = Select(page.find_element(By.CSS_SELECTOR, part("elbow", "k")))
+    picker = Select(visible(page, part("elbow", "k")))
 
     picker.select_by_value(str(other))
     question = wait_for(page, lambda d: d.switch_to.alert, 10, "no question before losing unsaved names")
