@@ -190,7 +190,7 @@ def songs_requests(driver) -> int:
 
 
 def rename(driver, cluster: int, name: str) -> None:
-    field = driver.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=cluster))
+    field = visible(driver, part("naming", "name", cluster=cluster))  # the panel may still be drawing
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys(name)
     click(driver, driver.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=cluster)))
@@ -228,7 +228,7 @@ def test_a_colleagues_rename_arrives_live_and_typed_text_survives_it_and_another
 def test_saving_one_name_keeps_what_is_typed_in_the_others(page):
     show_panel(page, "naming")
     for cluster, text in ((0, "Typed zero"), (1, "Typed one"), (2, "Typed two")):
-        field = page.find_element(By.CSS_SELECTOR, part("naming", "name", cluster=cluster))
+        field = visible(page, part("naming", "name", cluster=cluster))
         field.send_keys(Keys.CONTROL, "a")
         field.send_keys(text)
     click(page, page.find_element(By.CSS_SELECTOR, part("naming", "save", cluster=0)))
