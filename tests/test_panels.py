@@ -6,6 +6,7 @@ import gzip
 import json
 
 import dash
+import flask
 import numpy as np
 import plotly.io as pio
 import pytest
@@ -13,6 +14,7 @@ from dash import dcc, html, no_update
 
 from analysis.figures import pca_figure, styled
 from analysis.names import parse_names_file
+from dashboard.auth import SIGN_IN_KEY
 from dashboard.host import PanelHost, RunView
 from dashboard.panels import artists, heatmap, naming, pca
 from dashboard.panels.registry import builtin_panels
@@ -309,3 +311,13 @@ def test_heatmap_starts_on_the_feature_that_separates_clusters_most(run, frame):
     zscores = run.models[3].zscores
     spread = zscores.max() - zscores.min()
     assert heatmap.most_separating_feature(view) == spread.idxmax()
+
+
+def test_a_change_is_recorded_as_the_login_name_when_login_is_on():
+    server = flask.Flask(__name__)
+    with server.test_request_context():  # no login: the name the user gave
+        assert naming.author_of("Robin") == "Robin" and naming.author_of(None) == ""
+    server.config[SIGN_IN_KEY] = ("basic", None)
+    signed_in = {"Authorization": "Basic " + base64.b64encode(b"alice:secret").decode()}
+    with server.test_request_context(headers=signed_in):
+        assert naming.author_of("Robin") == "alice"

@@ -243,8 +243,7 @@ def register(host: PanelHost) -> None:
         if trigger is None or not ctx.triggered[0]["value"]:
             raise PreventUpdate  # the panel or its history being drawn, not a click
         typed = {item["cluster"]: value for item, value in zip(ids, values)}
-        who = signed_in_user() or (author or "")
-        return apply_change(host, state, dict(trigger), typed, drawn, base_version, who)
+        return apply_change(host, state, dict(trigger), typed, drawn, base_version, author_of(author))
 
     host.clientside_callback(
         ClientsideFunction(namespace="amc_naming", function_name="countUnsaved"),
@@ -252,6 +251,11 @@ def register(host: PanelHost) -> None:
         Input(part("name", cluster=ALL), "value"),
         Input(part("drawn"), "data"),
     )
+
+
+def author_of(display_name: str | None) -> str:
+    """Who a change is recorded as: the login name when login is on, else the name the user gave."""
+    return signed_in_user() or (display_name or "")
 
 
 def follow_names(drawn: dict, typed: list, names: list[str], version: int) -> tuple[list, dict, list[int]]:
