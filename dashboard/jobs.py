@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_EXPIRY = 24 * 3600  # seconds a job's record is kept; the browser only asks right after the end
 SLOT_POLL = 0.5  # seconds between looks for a free run slot (and news of the queue for the user)
-PROGRESS_POLL_MS = 300  # how often the browser asks a running job for news
+PROGRESS_POLL_MS = 150  # how often the browser asks a running job for news: the end is seen this soon
 
 
 @dataclass(frozen=True)

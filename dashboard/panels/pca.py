@@ -9,6 +9,7 @@ The loadings belong to the run and stay as they are.
 from __future__ import annotations
 
 import gzip
+import threading
 from functools import lru_cache
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from dash import ClientsideFunction, Input, Output, State, dcc, no_update
 from flask import Response, request
 
 from analysis.figures import LABEL_CHARS, loadings_figure, pca_figure, pca_waiting_figure, styled
-from dashboard.host import NAMES, Panel, PanelHost, RunView, names_list
+from dashboard.host import NAMES, Panel, PanelHost, RunView, ViewUnavailable, names_list
 from dashboard.panels.common import graph, run_figure
 
 ROUTE = "pca.json"
@@ -61,12 +62,31 @@ def scatter_source(href: Callable[..., str], view: RunView) -> dict:
 
 
 def register(host: PanelHost) -> None:
+    one_at_a_time = threading.Lock()
+
     @lru_cache(maxsize=FIGURES_KEPT)
-    def encoded(run_id: str, k: int) -> bytes:
-        """The scatter of one stored run at one k as gzip-compressed JSON, cluster numbers as names."""
-        view = host.requested_view(songs=True)
+    def encode(run_id: str, k: int) -> bytes:
+        view = host.view({"run_id": run_id, "k": k}, songs=True)
         text = pio.to_json(styled(pca_figure(view.result, view.frame, k, {})), validate=False)
         return gzip.compress(text.encode("utf-8"), GZIP_LEVEL)
+
+    def encoded(run_id: str, k: int) -> bytes:
+        """The scatter of one stored run at one k as gzip-compressed JSON, cluster numbers as names."""
+        with one_at_a_time:  # a warm-up under way finishes rather than the same scatter being encoded twice
+            return encode(run_id, k)
+
+    def warm(run_id: str, k: int) -> None:
+        try:
+            encoded(run_id, k)
+        except ViewUnavailable:
+            pass  # the route will say why when the browser asks
+
+    @host.callback(host.on_names(), prevent_initial_call=True)
+    def warm_up(names):
+        """A new run or k reaches the page: its scatter is encoded while the page draws the panel and asks
+        for the link (0.5-0.9 s at 96k songs, most of the wait for the first view of a run)."""
+        if names:
+            threading.Thread(target=warm, args=(names["run_id"], names["k"]), daemon=True).start()
 
     def scatter_json() -> Response:
         view = host.requested_view(songs=True)
