@@ -28,6 +28,7 @@ import dash
 import dash_bootstrap_components as dbc
 import flask
 from dash import Input, Output, State
+from dash.exceptions import AppNotFoundError
 
 from analysis.dataset import Dataset
 from analysis.result import ClusterModel, RunResult
@@ -261,11 +262,10 @@ class PanelHost:
 
     def href(self, path: str, **query) -> str:
         """The link of a route as the browser must ask for it, with the app's URL prefix."""
-        link = self.app.config.requests_pathname_prefix + self._path(path)
-        return link + ("?" + urlencode(query) if query else "")
+        return _link(self.app.config.requests_pathname_prefix, self.namespace, path, query)
 
     def _path(self, path: str) -> str:
-        return f"{ROUTE_ROOT}{self.namespace}/{path.lstrip('/')}"
+        return _route_path(self.namespace, path)
 
     def requested_view(self, songs: bool = True) -> RunView:
         """The view a route's ``?run=<id>&k=<k>`` names, or ``RouteError`` (400 for a malformed link, else 404)."""
@@ -279,6 +279,24 @@ class PanelHost:
             return resolve_view(self.store, {"run_id": run_id, "k": int(k_text)}, songs=songs)
         except ViewUnavailable as unavailable:
             raise RouteError(404, str(unavailable)) from None
+
+
+def route_link(namespace: str, path: str, **query) -> str:
+    """``PanelHost.href`` for a layout, which gets a view and no host: the link of a route of ``namespace``
+    in the app whose page is being drawn (outside any app, as in a unit test, without a URL prefix)."""
+    try:
+        prefix = dash.get_app().config.requests_pathname_prefix
+    except AppNotFoundError:
+        prefix = "/"
+    return _link(prefix, namespace, path, query)
+
+
+def _link(prefix: str, namespace: str, path: str, query: dict) -> str:
+    return prefix + _route_path(namespace, path) + ("?" + urlencode(query) if query else "")
+
+
+def _route_path(namespace: str, path: str) -> str:
+    return f"{ROUTE_ROOT}{namespace}/{path.lstrip('/')}"
 
 
 def unavailable_alert(message: str) -> dbc.Alert:

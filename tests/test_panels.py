@@ -106,6 +106,12 @@ def drawn_graphs(tree):
     return [c for c in components(tree) if isinstance(c, dcc.Graph) and c.id["part"] not in FETCHED_BY_THE_BROWSER]
 
 
+def test_the_pca_panel_comes_with_the_link_of_its_songs(run, frame):
+    tree = pca.layout(view_of(run, frame, 4))
+    source = next(c for c in components(tree) if getattr(c, "id", None) == pca.PANEL.part_id("source"))
+    assert f"_amc/pca/pca.json?run={run.run_id}&k=4" in source.data["url"] and source.data["k"] == 4
+
+
 def test_the_scatters_source_follows_the_views_k_and_names(run, frame):
     names = {0: "Quiet", 1: "Loud", 2: HOSTILE_NAME, 3: "Fast"}
     source = pca.scatter_source(lambda path, **query: f"/{path}?{sorted(query.items())}", view_of(run, frame, 4, names))

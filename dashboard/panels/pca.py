@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import threading
-from functools import lru_cache
+from functools import lru_cache, partial
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from dash import ClientsideFunction, Input, Output, State, dcc, no_update
 from flask import Response, request
 
 from analysis.figures import LABEL_CHARS, loadings_figure, pca_figure, pca_waiting_figure, styled
-from dashboard.host import NAMES, Panel, PanelHost, RunView, ViewUnavailable, names_list
+from dashboard.host import NAMES, Panel, PanelHost, RunView, ViewUnavailable, names_list, route_link
 from dashboard.panels.common import graph, run_figure
 
 ROUTE = "pca.json"
@@ -40,7 +40,8 @@ def layout(view: RunView):
                     graph(PANEL.part_id("scatter"),
                           run_figure("pca-waiting", view.result, lambda: pca_waiting_figure(view.result)),
                           scrollZoom=True),
-                    dcc.Store(id=PANEL.part_id("source")),  # filled by show_k, which knows the route's link
+                    # The songs' link comes with the panel: the browser asks for them the moment it is drawn.
+                    dcc.Store(id=PANEL.part_id("source"), data=scatter_source(partial(route_link, PANEL.name), view)),
                 ],
                 lg=8,
             ),
@@ -107,6 +108,9 @@ def register(host: PanelHost) -> None:
         Output(PANEL.part_id("source"), "data"),
         host.on_view(),
         State(PANEL.part_id("source"), "data"),
+        # The drawn panel holds its source: an initial call answering "no update" would keep Dash from
+        # drawing the scatter of it.
+        prevent_initial_call=True,
     )
     def show_k(shown, source):
         view = host.view(shown)
