@@ -143,6 +143,8 @@ class DashPage:
 
     def _callback(self, output: str, trigger: str) -> str:
         for key, info in self.app.callback_map.items():
+            if info.get("no_output"):
+                continue  # writes nothing: a panel warming its cache
             targets = split_callback_id(key)
             written = {f"{t['id']}.{clean_property_name(t['property'])}"
                        for t in (targets if isinstance(targets, list) else [targets])}
@@ -225,8 +227,7 @@ def _rename(page: DashPage, state: dict, call: int) -> Answer:
 
 def pca_payload(page: DashPage) -> dict:
     """The PCA scatter's bytes as they reach the browser from its own route."""
-    source = page.post(f"{part('pca', 'source')}.data", f"{host_part('view', 'pca')}.data").response
-    source = source[part("pca", "source")]["data"]
+    source = page.values[f"{part('pca', 'source')}.data"]  # the drawn panel holds the songs' link
     url = urljoin("/", source["url"])
     started = time.perf_counter()
     sent = page.client.get(url, headers={"Accept-Encoding": "gzip"}).get_data()

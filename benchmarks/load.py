@@ -124,7 +124,9 @@ class DashUser:
         self.values = {}
         collect_values(self.timed("layout", "GET", "/_dash-layout").json(), self.values)
         if not self.callbacks:
-            self.callbacks = self.timed("dependencies", "GET", "/_dash-dependencies").json()
+            # A callback without outputs (a panel warming its cache) changes nothing a user would see.
+            self.callbacks = [entry for entry in self.timed("dependencies", "GET", "/_dash-dependencies").json()
+                              if not entry.get("no_output")]
 
     def callback(self, output: str, trigger: str) -> dict:
         for entry in self.callbacks:

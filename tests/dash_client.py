@@ -13,6 +13,8 @@ class CallbackSkipped(Exception):
 def find_callback(app, output: str, trigger: str) -> str:
     """The callback_map key of the callback writing ``output`` ("id.prop") when ``trigger`` ("id.prop") changes."""
     for key, info in app.callback_map.items():
+        if info.get("no_output"):
+            continue  # writes nothing: a panel warming its cache
         outputs = split_callback_id(key)
         targets = outputs if isinstance(outputs, list) else [outputs]
         written = {f"{t['id']}.{clean_property_name(t['property'])}" for t in targets}
