@@ -63,6 +63,17 @@ def run(frame) -> RunResult:
     return synthetic_run(frame)
 
 
+@pytest.fixture
+def store(tmp_path, run, frame):
+    """A results store holding the synthetic run and its songs."""
+    from dashboard.store import ResultsStore  # the synthetic run itself needs no dashboard
+
+    store = ResultsStore.open(tmp_path / "store")
+    store.put_run(run)
+    store.put_dataset(synthetic_dataset(frame))
+    return store
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(demo_csv) -> tuple[RunResult, Dataset]:
     """The pipeline's run of the demo data at k 2..4, with the first song and artist renamed to markup."""

@@ -7,19 +7,11 @@ import dataclasses
 import dash
 import pytest
 from dash import html
-from synthetic_run import frame, run, synthetic_dataset  # noqa: F401 (fixtures)
+from synthetic_run import frame, run, store, synthetic_dataset  # noqa: F401 (fixtures)
 
 from dashboard.host import PanelHost, ViewUnavailable, names_for, resolve_view
 from dashboard.panels.common import renamed_axis
 from dashboard.store import ResultsStore
-
-
-@pytest.fixture
-def store(tmp_path, run, frame):
-    store = ResultsStore.open(tmp_path / "store")
-    store.put_run(run)
-    store.put_dataset(synthetic_dataset(frame))
-    return store
 
 
 def test_a_state_resolves_to_the_run_at_its_k_with_the_teams_names(store, run):

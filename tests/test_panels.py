@@ -19,7 +19,7 @@ from dashboard.host import PanelHost, RunView
 from dashboard.panels import artists, heatmap, naming, pca
 from dashboard.panels.registry import builtin_panels
 from dashboard.store import NameChange, ResultsStore
-from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, synthetic_dataset  # noqa: F401 (fixtures)
+from synthetic_run import HOSTILE_ARTIST, frame, pipeline_run, run, store, synthetic_dataset  # noqa: F401 (fixtures)
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 EXPECTED_PARTS = {
@@ -33,14 +33,6 @@ EXPECTED_PARTS = {
 
 SIX_PANELS = [panel for panel in builtin_panels() if panel.name in EXPECTED_PARTS]
 FETCHED_BY_THE_BROWSER = {"scatter"}  # the PCA scatter comes by its own route, tested below
-
-
-@pytest.fixture
-def store(tmp_path, run, frame):
-    store = ResultsStore.open(tmp_path / "store")
-    store.put_run(run)
-    store.put_dataset(synthetic_dataset(frame))
-    return store
 
 
 @pytest.fixture
