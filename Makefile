@@ -19,10 +19,13 @@ $(STAMP): pyproject.toml analysis/_lloyd.c
 run: $(STAMP)
 	$(BIN)/amc serve --data data/demo_songs.csv
 
-# Chromium drives the browser tests, redis-server the scale-out tests: install them when missing.
+# Chromium drives the browser tests, redis-server the scale-out tests, qemu-user the test that the C step runs
+# on an older CPU than the one that built it: install them when missing.
 system-deps:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null || \
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver redis-server; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null \
+	  && command -v qemu-x86_64 >/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver redis-server \
+	    qemu-user; }
 
 $(AXE):
 	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
@@ -33,6 +36,7 @@ test: $(STAMP) system-deps $(AXE)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.whole
 
 # The dashboard in headless Chromium against the browser's floor (needs `make system-deps`).
 bench-browser: $(STAMP)

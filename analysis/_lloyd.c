@@ -1,5 +1,9 @@
-/* One Lloyd step of K-Means (assign every row to its nearest centre, sum each cluster's rows),
- * written for the machine it is built on (-march=native).
+/* One Lloyd step of K-Means (assign every row to its nearest centre, sum each cluster's rows).
+ *
+ * Built for a portable baseline (x86-64 with SSE2, or any other CPU), so a wheel or image built on
+ * one machine runs on another: on x86-64 the loop is compiled twice, and the loader picks the AVX2 +
+ * FMA copy (x86-64-v3) on a CPU that has them, the baseline copy elsewhere. Building with
+ * CFLAGS="-march=native -DAMC_NATIVE" instead gives one copy for the building machine only.
  *
  * scikit-learn's loop multiplies 256-row chunks by the centres through BLAS; with k and d this
  * small, the calls cost more than the arithmetic. Here the distances of eight rows to eight
@@ -16,6 +20,13 @@
 enum { LANES = 8, ROWS = 8 };
 typedef float lanes __attribute__((vector_size(LANES * sizeof(float)), aligned(sizeof(float))));
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(AMC_NATIVE)
+#define WIDEST_VECTORS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define WIDEST_VECTORS
+#endif
+
+WIDEST_VECTORS
 static void nearest_and_sums(const float *x, const float *row_norms, const float *weights, Py_ssize_t n, Py_ssize_t d,
                              const float *centres_by_feature, const float *centre_norms, Py_ssize_t k, Py_ssize_t padded,
                              int *labels, float *distances, double *sums, double *masses) {

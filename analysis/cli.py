@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--k-max", type=int, default=DEFAULTS.k_max, help="largest k of the sweep (default %(default)s)")
     parser.add_argument("--features", type=_names_list, default=DEFAULTS.features, metavar="a,b,...",
                         help=f"features to cluster on (default: all 13: {','.join(AUDIO_FEATURES)})")
-    parser.add_argument("--log-features", type=_names_list, default=(), metavar="a,b,...",
-                        help=f"apply log1p first, e.g. {','.join(HEAVY_TAILED)}")
+    parser.add_argument("--log-features", type=_names_list, metavar="a,b,...|none",
+                        help=f"apply log1p first to these features, or to none (default: {','.join(HEAVY_TAILED)} "
+                             "when clustered, as in the dashboard)")
     parser.add_argument("--clip", type=_percentiles, metavar="LO,HI", help="clip features at these percentiles, e.g. 1,99")
     parser.add_argument("--clip-features", type=_names_list, default=(), metavar="a,b,...",
                         help="clip only these features (default: every feature when --clip is given)")
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _names_list(text: str) -> tuple[str, ...]:
+    """``a,b`` as ("a", "b"); ``none`` as no name at all."""
+    if text.strip().lower() == "none":
+        return ()
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
@@ -105,9 +110,11 @@ def _cluster(argv: list[str]) -> int:
     params = check_params(params, dataset)
     out = _output_directory(args.out)
     _say(f"{dataset.name}: {dataset.report.rows_kept:,} of {dataset.report.rows_read:,} rows kept")
-    result = run_analysis(dataset, params, progress=_show_progress)
-    names = _display_names(result, names_file, args.names)
-    _write_outputs(result, dataset, names, out)
+    analysis_steps = len(params.ks) + 1  # a fit per k, then the profiles
+    with _Progress(analysis_steps + len(OUTPUT_STEPS)) as progress:
+        result = run_analysis(dataset, params, progress=lambda done, _, message: progress.show(done, message))
+        names = _display_names(result, names_file, args.names)
+        _write_outputs(result, dataset, names, out, progress)
     _say(f"k = {result.chosen_k}; wrote {out / 'clustered.csv'}, {out / 'summary.json'}, {out / 'report.html'}")
     return 0
 
@@ -147,8 +154,38 @@ def _output_directory(text: str) -> Path:
     return out
 
 
-def _show_progress(done: int, total: int, message: str) -> None:
-    _say(f"[{done}/{total}] {message}")
+class _Progress:
+    """Where a run is: a bar on a terminal (tqdm), one plain line per step when the output is a file or a pipe."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            # A terminal that reports no size (some CI and container ptys) still gets the bar: tqdm would hide it.
+            self.bar = tqdm(total=total, file=sys.stderr, desc="amc cluster", unit="step", leave=False,
+                            nrows=shutil.get_terminal_size().lines,
+                            bar_format="{desc}: {bar:24} {n_fmt}/{total_fmt} {elapsed}{postfix}")
+
+    def show(self, done: int, message: str) -> None:
+        self.done = done
+        if self.bar is None:
+            _say(f"[{done}/{self.total}] {message}")
+        else:
+            self.bar.n = done
+            self.bar.set_postfix_str(message)  # refreshes the bar
+
+    def step(self, message: str) -> None:
+        self.show(self.done + 1, message)
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self.bar is not None:
+            self.bar.close()  # the bar goes; the summary line says what was written
 
 
 def _say(message: str) -> None:
@@ -184,14 +221,20 @@ def _refuse_repeated_names(names: dict[int, str], from_file: set[int], names_pat
         )
 
 
-def _write_outputs(result: RunResult, dataset: Dataset, names: dict[int, str], out: Path) -> None:
+OUTPUT_STEPS = ("wrote clustered.csv and summary.json", "wrote report.html")
+
+
+def _write_outputs(result: RunResult, dataset: Dataset, names: dict[int, str], out: Path,
+                   progress: _Progress) -> None:
     from analysis.report import write_report
 
     summary = json.dumps(_json_safe(summary_of(result, names)), ensure_ascii=False, indent=2, allow_nan=False)
     try:
         write_csv(clustered_frame(dataset, result.model().labels, names), out / "clustered.csv")
         (out / "summary.json").write_text(summary + "\n", encoding="utf-8")
+        progress.step(OUTPUT_STEPS[0])
         write_report(result, dataset, out / "report.html", names)
+        progress.step(OUTPUT_STEPS[1])
     except OSError as error:
         raise UsageError(f"{out}: cannot write the results ({error.strerror or error})") from None
 

@@ -8,8 +8,6 @@ or LF as a formula, so such cells and headers get a leading ``'``, except plain 
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import os
 import re
 import secrets
@@ -36,7 +34,7 @@ MAX_FILENAME_STEM = 80
 
 def neutralise(cell: str) -> str:
     """The cell as a spreadsheet will show it as text, never run it as a formula."""
-    return str(_neutralised_column(pd.Series([cell]))[0])
+    return _neutralised_column(pd.Series([cell]))[0].as_py()
 
 
 def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, str]) -> pd.DataFrame:
@@ -62,12 +60,11 @@ def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000, excel: bool = Fals
     ``excel`` puts the UTF-8 byte-order mark first: without it Excel reads the file in the machine's
     legacy code page and garbles every name outside it.
     """
-    header = _csv_bytes([_neutralised_column(pd.Series(frame.columns))])
+    header = _csv_bytes([pa.array([name]) for name in _neutralised_column(pd.Series(frame.columns)).to_pylist()])
     yield codecs.BOM_UTF8 + header if excel else header
     for start in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[start : start + chunk_rows]
-        columns = [_neutralised_column(chunk[column]) for column in chunk.columns]
-        yield _csv_bytes(zip(*columns))
+        yield _csv_bytes([_neutralised_column(chunk[column]) for column in chunk.columns])
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, excel: bool = False) -> None:
@@ -108,17 +105,34 @@ def _allowed_in_filename(character: str) -> bool:
     return unicodedata.category(character)[0] in "LNM" or character in FILENAME_PUNCTUATION
 
 
-def _neutralised_column(values: pd.Series) -> np.ndarray:
+def _neutralised_column(values: pd.Series) -> pa.Array:
     cells = pa.array(values.astype("str").fillna(""), type=pa.string())
+    if isinstance(cells, pa.ChunkedArray):  # a slice of pandas' own Arrow column
+        cells = cells.combine_chunks()
     risky = pc.match_substring_regex(cells, f"^{FORMULA_START}")
     if pc.any(risky).as_py():
         number = pc.match_substring_regex(cells, f"^(?:{PLAIN_NUMBER})$")
         risky = pc.and_(risky, pc.invert(number))
         cells = pc.if_else(risky, pc.binary_join_element_wise("'", cells, ""), cells)
-    return cells.to_numpy(zero_copy_only=False)
+    return cells
 
 
-def _csv_bytes(rows) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+def _csv_bytes(columns: list[pa.Array]) -> bytes:
+    """Rows of the columns as Python's ``csv.writer`` writes them (minimal quoting, CRLF), built by Arrow
+    a column at a time: one line per row joined in C++, then the lines' bytes as they lie in memory."""
+    # csv.writer quotes an empty cell only when it is a row's one cell: the row would be blank otherwise.
+    lines = pc.binary_join_element_wise(*(_quoted(column, len(columns) == 1) for column in columns), ",")
+    lines = pc.binary_join_element_wise(lines, "", "\r\n")  # each line, then CRLF
+    if len(lines) == 0:
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+
+
+def _quoted(cells: pa.Array, quote_empty: bool) -> pa.Array:
+    """A cell holding a comma, a quote or a line break in quotes, its quotes doubled; any other as it is."""
+    special = pc.match_substring_regex(cells, '^$|[,"\r\n]' if quote_empty else '[,"\r\n]')
+    if not pc.any(special).as_py():
+        return cells
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(cells, '"', '""'), '"', "")
+    return pc.if_else(special, quoted, cells)

@@ -9,7 +9,7 @@ import datetime
 import html
 from pathlib import Path
 
-import plotly.io as pio
+import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from analysis import figures
@@ -17,6 +17,7 @@ from analysis.dataset import Dataset
 from analysis.result import RunResult
 
 GENRE_PURITY_ROWS = 30
+SCATTER_SONGS = 20_000  # the report's PCA scatter: a page that opens in a second or two on a laptop
 SPANNING_ROWS = 30
 # Local actions only. plotly.js 3 offers "Share chart..." to its cloud unless told not to; it has no
 # Chart Studio or link buttons any more, and plotly.py warns about their old switches.
@@ -46,7 +47,7 @@ def render_report(result: RunResult, dataset: Dataset, names: dict[int, str]) ->
         _overview(result, names),
         _section("Choosing k", plots(figures.elbow_figure(result, k)), plots(figures.silhouette_figure(result, k)),
                  plots(figures.silhouette_distribution_figure(result, k, names))),
-        _section("Songs in the model's PCA plane", plots(figures.pca_figure(result, frame, k, names)),
+        _section("Songs in the model's PCA plane", *_scatter(plots, result, frame, k, names),
                  plots(figures.loadings_figure(result))),
         _section("Cluster profiles", plots(figures.heatmap_figure(result, k, names)),
                  plots(figures.sizes_figure(result, k, names))),
@@ -72,10 +73,28 @@ class _PlotCounter:
     def __init__(self) -> None:
         self._count = 0
 
-    def __call__(self, figure) -> str:
+    def __call__(self, figure: go.Figure | dict) -> str:
+        """A div and the script that draws ``figure`` (a figure, or plotly JSON such as ``styled`` gives) in it,
+        its arrays as compact typed arrays (``figures.compact_json``)."""
         self._count += 1
-        return pio.to_html(figures.styled(figure), full_html=False, include_plotlyjs=False, div_id=f"figure-{self._count}",
-                           config=PLOT_CONFIG)
+        data = figures.styled(figure) if isinstance(figure, go.Figure) else figure
+        div = f"figure-{self._count}"
+        height = data["layout"].get("height")
+        style = f"height:{height}px; width:100%;" if height else "height:100%; width:100%;"
+        return (f'<div id="{div}" class="plotly-graph-div" style="{style}"></div>\n'
+                f'<script>Plotly.newPlot("{div}", {figures.compact_json(data["data"])}, '
+                f'{figures.compact_json(data["layout"])}, {figures.compact_json(PLOT_CONFIG)})</script>')
+
+
+def _scatter(plots: _PlotCounter, result: RunResult, frame, k: int, names: dict[int, str]) -> tuple[str, ...]:
+    """The PCA scatter, of at most ``SCATTER_SONGS`` songs: a page of a million points would not open."""
+    shown = figures.pca_data(result, frame, k, names, limit=SCATTER_SONGS)
+    drawn = sum(len(trace["x"]) for trace in shown["data"])
+    if drawn == result.n_rows:
+        return (plots(shown),)
+    note = (f'<p class="note">The scatter shows {drawn:,} of the {result.n_rows:,} songs: a seeded random sample, '
+            "each cluster in proportion to its size. Every song is in clustered.csv and in the dashboard.</p>")
+    return note, plots(shown)
 
 
 def _text(value: object) -> str:

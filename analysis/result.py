@@ -64,6 +64,12 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 HEAVY_TAILED: tuple[str, ...] = ("duration_ms", "followers")
 
 
+def default_log_features(features: tuple[str, ...]) -> tuple[str, ...]:
+    """log1p by default on the heavy-tailed features among ``features``: the one default of every entry
+    point (``amc cluster``, the dashboard's form), so a file with untouched defaults is one run everywhere."""
+    return tuple(feature for feature in HEAVY_TAILED if feature in features)
+
+
 class ParameterError(ValueError):
     """Run parameters that cannot be used; the message is one line for the user."""
 
@@ -73,7 +79,8 @@ class RunParams:
     """What the user chose for one run. Plain values, validated up front (``validate``)."""
 
     features: tuple[str, ...] = AUDIO_FEATURES
-    log_features: tuple[str, ...] = ()
+    # None: the one default, log1p on the heavy-tailed features among ``features`` (default_log_features)
+    log_features: tuple[str, ...] | None = None
     clip_percentiles: tuple[float, float] | None = None
     clip_features: tuple[str, ...] = ()  # empty with clip_percentiles set: clip every feature
     k_min: int = 2
@@ -83,6 +90,10 @@ class RunParams:
     silhouette_sample: int = 10_000
     silhouette_repeats: int = 1  # more samples tighten the estimate; one matches the baseline's cost
     exact_silhouette: bool = False
+
+    def __post_init__(self) -> None:
+        if self.log_features is None:
+            object.__setattr__(self, "log_features", default_log_features(tuple(self.features)))
 
     def validate(self, n_rows: int | None = None) -> "RunParams":
         unknown = [f for f in self.features if f not in AUDIO_FEATURES]

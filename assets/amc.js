@@ -39,8 +39,61 @@ function mendControls() {
 
 new MutationObserver(mendControls).observe(document.documentElement, {childList: true, subtree: true});
 
+// Answers fetched ahead for a panel about to be drawn (Panel.prefetch), each taken once by fetchOnce. A link
+// is fetched ahead once per page: a second time, the browser's cache has it (the links never change).
+const prefetched = new Map();
+const fetchedAhead = new Set();
+
+// The answer to ``url``: the one fetched ahead when there is one, else a fetch of its own.
+window.amc = Object.assign({}, window.amc, {
+    fetchOnce: function (url) {
+        const early = prefetched.get(url);
+        prefetched.delete(url);
+        return early || fetch(url, {credentials: "same-origin"});
+    },
+});
+
+function linkQuery(search) {
+    const query = new URLSearchParams(search || "");
+    return {run: query.get("run") || "", k: query.get("k") || "", panel: query.get("panel") || ""};
+}
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
     amc: {
+        // Only the links of the newest view are kept: an answer nobody took is let go.
+        prefetch: function (links) {
+            const wanted = new Set(links || []);
+            [...prefetched.keys()].filter((url) => !wanted.has(url)).forEach((url) => prefetched.delete(url));
+            wanted.forEach((url) => {
+                if (!fetchedAhead.has(url)) {
+                    fetchedAhead.add(url);
+                    const answer = fetch(url, {credentials: "same-origin"});
+                    answer.catch(() => prefetched.delete(url));  // fetchOnce then asks again, and says why
+                    prefetched.set(url, answer);
+                }
+            });
+        },
+        // ?run=&k=&panel= of what the page shows, so that the address is a link to it.
+        linkForState: function (state, panel, search) {
+            if (!state || !state.run_id) {
+                return window.dash_clientside.no_update;
+            }
+            const query = new URLSearchParams({run: state.run_id, k: String(state.k)});
+            if (panel) {
+                query.set("panel", panel);
+            }
+            const wanted = "?" + query.toString();
+            return wanted === search ? window.dash_clientside.no_update : wanted;
+        },
+        // A link that names another run or k than the one shown goes to the server to be opened; the link
+        // the page wrote itself, or a tab the user has just chosen, goes nowhere.
+        linkOpened: function (search, state) {
+            const link = linkQuery(search);
+            if (!link.run || (state && state.run_id === link.run && String(state.k) === link.k)) {
+                return window.dash_clientside.no_update;
+            }
+            return {search: search, at: Date.now()};
+        },
         // The browser's own upload size check: a file over the limit is never sent to the server.
         checkUploadSize: function (contents, filename, limit) {
             const noUpdate = window.dash_clientside.no_update;

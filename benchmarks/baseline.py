@@ -22,6 +22,11 @@ from benchmarks.machine import peak_rss_bytes
 SILHOUETTE_SAMPLE = 10_000
 
 
+def like_the_notebook(seed: int) -> RunParams:
+    """Our defaults with the notebook's transform (no log1p), so that the two sides' quality compares."""
+    return RunParams(seed=seed, log_features=())
+
+
 def silhouette_sample_rows(n_rows: int, seed: int) -> np.ndarray:
     """The rows ``silhouette_score(sample_size=10_000, random_state=seed)`` scores (all of them on small data)."""
     return np.random.RandomState(seed).permutation(n_rows)[:SILHOUETTE_SAMPLE]

@@ -30,7 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from analysis.dataset import load_csv
 from analysis.pipeline import run_analysis
-from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, RunParams
+from analysis.result import RunParams
 from benchmarks import machine
 from benchmarks.load import collect_values
 from dashboard.app import create_app
@@ -84,7 +84,7 @@ def store_demo_run(n_rows: int, cache_dir: Path) -> StoredRun:
     csv_path = cache_dir / f"songs-{n_rows}.csv"
     save(generate(n_rows, seed=DATA_SEED), csv_path)
     dataset = load_csv(csv_path)
-    params = RunParams(log_features=tuple(f for f in AUDIO_FEATURES if f in HEAVY_TAILED))
+    params = RunParams()
     started = time.perf_counter()
     result = run_analysis(dataset, params)
     seconds = time.perf_counter() - started

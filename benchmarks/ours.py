@@ -16,15 +16,14 @@ import numpy as np
 from analysis.dataset import load_csv
 from analysis.features import build_matrix
 from analysis.pipeline import run_analysis
-from analysis.result import RunParams
 from analysis.silhouette import sampled_silhouettes
-from benchmarks.baseline import silhouette_sample_rows
+from benchmarks.baseline import like_the_notebook, silhouette_sample_rows
 from benchmarks.machine import peak_rss_bytes
 from dashboard.store import ResultsStore
 
 
 def run(csv_path: str, seed: int, store_dir: str) -> dict[str, np.ndarray | float | str]:
-    params = RunParams(seed=seed)
+    params = like_the_notebook(seed)
     started = time.perf_counter()
     dataset = load_csv(csv_path)
     loaded = time.perf_counter()

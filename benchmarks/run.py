@@ -28,10 +28,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from analysis.dataset import load_csv
 from analysis.features import build_matrix
-from analysis.result import RunParams
 from analysis.silhouette import sampled_silhouettes
 from benchmarks import machine
-from benchmarks.baseline import silhouette_sample_rows
+from benchmarks.baseline import like_the_notebook, silhouette_sample_rows
 from benchmarks.dashboard import run_dashboard_benchmark
 from benchmarks.dashboard import table as dashboard_table
 from data.generate_demo import generate, save
@@ -175,7 +174,7 @@ def _quality(ours: dict, baseline: dict, csv: Path) -> dict:
 
 def _our_silhouettes_of(labels: np.ndarray, ks: list[int], csv: Path) -> list[float]:
     """``analysis.silhouette`` on the baseline's labelings (one row per k) and the baseline's silhouette sample."""
-    X, _ = build_matrix(load_csv(csv).frame, RunParams(seed=RUN_SEED))
+    X, _ = build_matrix(load_csv(csv).frame, like_the_notebook(RUN_SEED))
     values = sampled_silhouettes(X, dict(zip(ks, labels)), silhouette_sample_rows(len(X), RUN_SEED))
     return [float(values[k].mean()) for k in ks]
 

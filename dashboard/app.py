@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import importlib.util
 import logging
 import math
 import secrets
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 import dash
 import dash_bootstrap_components as dbc
@@ -25,6 +27,7 @@ import flask
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from analysis import figures
 from analysis.dataset import DataError, Dataset, load_csv
 from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
@@ -134,6 +137,8 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     register_dataset_export(shell_host)
     registered = register_panels(app, store, load_panels() if panels is None else panels)
     shell = Shell(config, store, jobs, registered, *_offer_datasets(config, store), host=shell_host)
+    # The first run after a start draws as fast as the next: the offered songs' figures are prepared now.
+    threading.Thread(target=_prepare_figures, args=(store, tuple(shell.offered)), daemon=True).start()
     app.layout = partial(build_layout, shell)
     _register_shell(app, shell)
     jobs.register(app)
@@ -205,6 +210,14 @@ def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str]
     return offered, chosen
 
 
+def _prepare_figures(store: ResultsStore, dataset_ids: tuple[str, ...]) -> None:
+    for dataset_id in dataset_ids:
+        with contextlib.suppress(StoreUnavailable):
+            dataset = store.get_dataset(dataset_id)
+            if dataset is not None:
+                figures.prepare(dataset.frame)
+
+
 def _serve_bootstrap(server: flask.Flask) -> None:
     # Bootstrap's CSS from the installed package: the dashboard works with no internet access.
     css_dir = Path(importlib.util.find_spec("flask_bootstrap").submodule_search_locations[0]) / "static/bootstrap5/css"
@@ -228,6 +241,8 @@ def build_layout(shell: Shell):
             dcc.Interval(id=ids.NAMES_POLL, interval=NAMES_POLL_MS),
             dcc.Store(id=ids.RUN_REQUEST),
             dcc.Store(id=ids.JOB_OUTCOME),
+            dcc.Store(id=ids.PREFETCH),
+            dcc.Store(id=ids.LINK_OPENED),
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
             dcc.Store(id=ids.UPLOAD_REFUSED),
@@ -577,22 +592,46 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.PANEL_TABS, "active_tab"),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
         *[Output(part, "value") for part in FORM_PARTS],
-        Input(ids.URL, "search"),
-        State(ids.RUN_STATE, "data"),
-        prevent_initial_call="initial_duplicate",
+        Input(ids.LINK_OPENED, "data"),
+        prevent_initial_call=True,
     )(partial(open_link, shell))
 
-    app.callback(
+    # The page writes its own link and tells a link that names another run from it, in the browser: the
+    # panel about to be drawn never waits for a round trip about the address bar.
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="linkForState"),
         Output(ids.URL, "search"),
         Input(ids.RUN_STATE, "data"),
         Input(ids.PANEL_TABS, "active_tab"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
-    )(link_for_state)
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="linkOpened"),
+        Output(ids.LINK_OPENED, "data"),
+        Input(ids.URL, "search"),
+        State(ids.RUN_STATE, "data"),
+    )
+
+    app.callback(
+        Output(ids.PREFETCH, "data"),
+        Input(ids.RUN_STATE, "data"),
+        # Not an input: Dash would hold the fetch back until every callback that may change the tab has run.
+        State(ids.PANEL_TABS, "active_tab"),
+        prevent_initial_call=True,
+    )(partial(prefetch_links, shell))
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="prefetch"),
+        Input(ids.PREFETCH, "data"),
+        prevent_initial_call=True,
+    )
 
     app.callback(
         Output(ids.RUN_STATE, "data", allow_duplicate=True),
+        # The new run's links come with its state: the browser fetches them a round trip sooner.
+        Output(ids.PREFETCH, "data", allow_duplicate=True),
         Input(ids.JOB_OUTCOME, "data"),
+        State(ids.PANEL_TABS, "active_tab"),
         prevent_initial_call=True,
     )(partial(show_outcome, shell))
 
@@ -667,16 +706,17 @@ def newer_names(shell: Shell, _tick, state: dict | None):
     return {**state, "names_version": version}
 
 
-def open_link(shell: Shell, search: str | None, state: dict | None):
-    """``?run=<id>&k=<k>&panel=<name>`` opens that stored run on that panel, for anyone with the link."""
-    query = parse_qs((search or "").lstrip("?"))
+def open_link(shell: Shell, opened: dict | None):
+    """``?run=<id>&k=<k>&panel=<name>`` opens that stored run on that panel, for anyone with the link.
+
+    ``amc.linkOpened`` hands over only links that name another run or k than the page shows: the link
+    the page wrote itself is left alone, and so is the tab the user has just chosen.
+    """
+    query = parse_qs(((opened or {}).get("search") or "").lstrip("?"))
     run_id, k_text = (query.get("run") or [""])[0], (query.get("k") or [""])[0]
     panel = (query.get("panel") or [""])[0]
     tab = panel if panel in {p.name for p in shell.panels} else no_update
-    shown = state or {}
-    if not run_id or (shown.get("run_id"), str(shown.get("k"))) == (run_id, k_text):
-        # The link this page wrote for what it shows: its panel too is the one on screen, or the user has
-        # just chosen another tab, which a late echo of the link must not take back.
+    if not run_id:
         raise PreventUpdate
     result = shell.store.get_run(run_id)
     if result is None:
@@ -687,22 +727,25 @@ def open_link(shell: Shell, search: str | None, state: dict | None):
     return run_state(shell, result, k), result.dataset_id, tab, None, *form_values(result.params)
 
 
-def link_for_state(state: dict | None, panel: str | None, search: str | None):
-    if not state or not state.get("run_id"):
-        raise PreventUpdate
-    wanted = "?" + urlencode({"run": state["run_id"], "k": state["k"], **({"panel": panel} if panel else {})})
-    if wanted == search:
-        raise PreventUpdate
-    return wanted
+def prefetch_links(shell: Shell, state: dict | None, active: str | None) -> list[str]:
+    """The links the panel on screen will ask for at this run state, for the browser to start fetching."""
+    panel = next((p for p in shell.panels if p.name == active and p.prefetch is not None), None)
+    if panel is None or not state or not state.get("run_id"):
+        return []
+    try:
+        return panel.prefetch(resolve_view(shell.store, state))
+    except ViewUnavailable:
+        return []  # the panel will say why
 
 
-def show_outcome(shell: Shell, done: dict | None):
+def show_outcome(shell: Shell, done: dict | None, active: str | None):
     if not done or not done.get("run_id"):
         raise PreventUpdate
     result = shell.store.get_run(done["run_id"])
     if result is None:
         raise PreventUpdate
-    return run_state(shell, result, result.chosen_k)
+    state = run_state(shell, result, result.chosen_k)
+    return state, prefetch_links(shell, state, active)
 
 
 def run_state(shell: Shell, result: RunResult, k: int) -> dict:

@@ -123,6 +123,9 @@ class Panel:
     ``host.on_view()``). When ``patches_names`` the panel puts renamed clusters in place itself
     (``host.on_names()``); otherwise the shell draws it again after a rename.
     ``scripts`` and ``stylesheets`` are files beside the panel's module that the page loads.
+    ``prefetch(view)`` names links of the panel's routes (``route_link``) that the browser starts fetching
+    the moment a run or k is about to be shown on the panel, while the shell is still drawing it; the
+    panel's script takes each answer with ``amc.fetchOnce(url)``.
     """
 
     name: str  # slug, used in component ids ({"panel": name, "part": ...}) and route folders
@@ -135,6 +138,7 @@ class Panel:
     patches_names: bool = False
     scripts: tuple[Path, ...] = ()
     stylesheets: tuple[Path, ...] = ()
+    prefetch: Callable[[RunView], list[str]] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_EXPIRY = 24 * 3600  # seconds a job's record is kept; the browser only asks right after the end
 SLOT_POLL = 0.5  # seconds between looks for a free run slot (and news of the queue for the user)
-PROGRESS_POLL_MS = 150  # how often the browser asks a running job for news: the end is seen this soon
+PROGRESS_POLL_MS = 100  # how often the browser asks a running job for news: the end is seen this soon
 
 
 @dataclass(frozen=True)
@@ -194,8 +194,7 @@ class RunJobs:
         ticket, dataset_id, run_id = request["ticket"], request["dataset_id"], request["run_id"]
         if not self.ledger.start(ticket, os.getpid(), self._task_id()):
             raise PreventUpdate  # cancelled before it started, or delivered again after its worker died
-        # A fresh store: the parent's in-process memo and its lock were copied mid-use by fork.
-        store = ResultsStore.from_config(self.config)
+        store = self.store.forked(self.config)
         watchdog = self._start_watchdog(ticket)
         try:
             if not store.has_run(run_id):

@@ -246,6 +246,18 @@ class ResultsStore:
             return cls(RedisBackend(location))
         return cls(DiskcacheBackend(Path(location)))
 
+    def forked(self, config) -> "ResultsStore":
+        """A store of its own for a job process forked from this one, holding what this one had unpickled.
+
+        Connections and locks must not cross a fork (the memo's lock may have been copied held), but the
+        values are immutable: the job's dataset is then in memory already, 0.1 s sooner at 96k songs. A
+        fork copies a dict whole, never mid-change, since every change to one happens under the GIL.
+        """
+        store = ResultsStore.from_config(config)
+        store._datasets.items.update(self._datasets.items)
+        store._runs.items.update(self._runs.items)
+        return store
+
     def secret_key(self) -> str:
         """The key that signs sessions and job handles: one for every process sharing this store."""
         return self.backend.secret_key()

@@ -1,10 +1,14 @@
 """`amc cluster` as a user runs it: a real process on the real sample, and on bad input."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -34,9 +38,36 @@ def test_writes_the_three_outputs_with_progress_on_stderr(run):
     assert finished.stdout == ""
     for name in ("clustered.csv", "summary.json", "report.html"):
         assert (out / name).stat().st_size > 0
-    progress = [line for line in finished.stderr.splitlines() if re.search(r"\[\d+/6\]", line)]
-    assert len(progress) == 6
+    # Not a terminal: a plain line per step, five fits (k = 2..6), the profiles and the two outputs.
+    progress = [line for line in finished.stderr.splitlines() if re.search(r"\[\d+/8\]", line)]
+    assert len(progress) == 8
+    assert "\r" not in finished.stderr
     assert "Traceback" not in finished.stderr
+
+
+def test_a_terminal_sees_one_progress_bar_instead_of_lines(sample_csv, tmp_path):
+    controller, terminal = pty.openpty()
+    seen = bytearray()
+
+    def read_all():  # the terminal's buffer is small: read while the command writes
+        with contextlib.suppress(OSError):  # EIO once the command has ended
+            while chunk := os.read(controller, 4096):
+                seen.extend(chunk)
+
+    reader = threading.Thread(target=read_all)
+    reader.start()
+    try:
+        finished = subprocess.run([AMC, "cluster", str(sample_csv), "--out", str(tmp_path / "out"), "--k-max", "4"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, timeout=120)
+    finally:
+        os.close(terminal)
+        reader.join(timeout=30)
+        os.close(controller)
+    shown = seen.decode("utf-8", errors="replace")
+    assert finished.returncode == 0, shown
+    # k = 2..4, the profiles and two outputs: six steps, redrawn in place on one line.
+    assert "amc cluster: " in shown and "6/6" in shown and "\r" in shown
+    assert not re.search(r"\[\d+/6\]", shown)
 
 
 def test_clustered_csv_keeps_every_input_row_with_its_raw_values(run, sample_csv):

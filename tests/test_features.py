@@ -32,9 +32,11 @@ def test_default_matrix_is_standardised_float32_in_feature_order(frame):
     assert np.allclose(X.mean(axis=0), 0, atol=1e-5)
     assert np.allclose(X.std(axis=0), 1, atol=1e-4)
     assert record.features == AUDIO_FEATURES
-    assert record.clip_bounds == {} and record.log_features == ()
-    assert np.allclose(record.scaler_mean, frame[list(AUDIO_FEATURES)].mean())
-    assert np.allclose(record.scaler_scale, frame[list(AUDIO_FEATURES)].std(ddof=0))
+    assert record.clip_bounds == {} and record.log_features == ("duration_ms", "followers")  # the one default
+    expected = frame[list(AUDIO_FEATURES)].assign(duration_ms=np.log1p(frame["duration_ms"]),
+                                                   followers=np.log1p(frame["followers"]))
+    assert np.allclose(record.scaler_mean, expected.mean())
+    assert np.allclose(record.scaler_scale, expected.std(ddof=0))
 
 
 def test_only_chosen_features_enter_and_categoricals_are_refused(frame):
@@ -60,7 +62,7 @@ def test_log1p_comes_before_scaling_and_is_recorded(frame):
 
 
 def test_clipping_every_feature_at_percentiles(frame):
-    X, record = build_matrix(frame, RunParams(clip_percentiles=(5.0, 95.0)))
+    X, record = build_matrix(frame, RunParams(clip_percentiles=(5.0, 95.0), log_features=()))
 
     assert set(record.clip_bounds) == set(AUDIO_FEATURES)
     low, high = record.clip_bounds["followers"]

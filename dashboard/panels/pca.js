@@ -32,7 +32,7 @@
                 if (!source || !source.url) {
                     return window.dash_clientside.no_update;
                 }
-                const answer = await fetch(source.url, {credentials: "same-origin"});
+                const answer = await window.amc.fetchOnce(source.url);
                 if (!answer.ok) {
                     return unavailable((await answer.text()).trim());
                 }

@@ -2,7 +2,9 @@
 
 The scatter is megabytes at 96k songs, so it never travels with the panel: the panel holds the link of
 the scatter's own route (``host.route``), and the browser fetches it (gzip, cached by the browser: a
-run's songs and labels at one k never change) and draws it (``pca.js`` beside this module). A k switch
+run's songs and labels at one k never change) and draws it (``pca.js`` beside this module). The fetch
+begins with the run state (``Panel.prefetch``), so the songs are encoded and on their way while the
+shell draws the panel. A k switch
 changes the link only; a rename patches the traces' names in the browser and fetches nothing.
 The loadings belong to the run and stay as they are.
 """
@@ -10,26 +12,29 @@ from __future__ import annotations
 
 import gzip
 import threading
-from functools import lru_cache, partial
+from functools import lru_cache
 from collections.abc import Callable
 from pathlib import Path
 
 import dash_bootstrap_components as dbc
-import plotly.io as pio
 from dash import ClientsideFunction, Input, Output, State, dcc, no_update
 from flask import Response, request
 
-from analysis.figures import LABEL_CHARS, loadings_figure, pca_figure, pca_waiting_figure, styled
-from dashboard.host import NAMES, Panel, PanelHost, RunView, ViewUnavailable, names_list, route_link
+from analysis.figures import LABEL_CHARS, loadings_figure, pca_json, pca_waiting_figure
+from dashboard.host import NAMES, Panel, PanelHost, RunView, names_list, route_link
 from dashboard.panels.common import graph, run_figure
 
 ROUTE = "pca.json"
-# In the link, so a browser never reuses a figure drawn by an older version of ``pca_figure``.
-FIGURE_VERSION = "4"
+# In the link, so a browser never reuses a figure drawn by an older version of ``pca_json``.
+FIGURE_VERSION = "5"
 FIGURES_KEPT = 12  # encoded (run, k) figures each server process keeps, about 3 MB each at 96k songs
 GZIP_LEVEL = 1  # a quarter of the size in 0.16 s at 96k songs; level 3 saves 9% more bytes for 30% more time
 CACHE_SECONDS = 7 * 24 * 3600
 HERE = Path(__file__).resolve().parent
+
+
+def layout_href(path: str, **query) -> str:
+    return route_link(PANEL.name, path, **query)
 
 
 def layout(view: RunView):
@@ -41,7 +46,7 @@ def layout(view: RunView):
                           run_figure("pca-waiting", view.result, lambda: pca_waiting_figure(view.result)),
                           scrollZoom=True),
                     # The songs' link comes with the panel: the browser asks for them the moment it is drawn.
-                    dcc.Store(id=PANEL.part_id("source"), data=scatter_source(partial(route_link, PANEL.name), view)),
+                    dcc.Store(id=PANEL.part_id("source"), data=scatter_source(layout_href, view)),
                 ],
                 lg=8,
             ),
@@ -54,12 +59,16 @@ def layout(view: RunView):
 def scatter_source(href: Callable[..., str], view: RunView) -> dict:
     """What the browser needs to draw the scatter: the link of its songs and the names they show."""
     return {
-        "url": href(ROUTE, run=view.run_id, k=view.k, v=FIGURE_VERSION),
+        "url": scatter_link(href, view),
         "run_id": view.run_id,
         "k": view.k,
         "names": names_list(view),
         "label_chars": LABEL_CHARS,  # the legend cuts longer names, as analysis.figures.shown_label does
     }
+
+
+def scatter_link(href: Callable[..., str], view: RunView) -> str:
+    return href(ROUTE, run=view.run_id, k=view.k, v=FIGURE_VERSION)
 
 
 def register(host: PanelHost) -> None:
@@ -68,26 +77,12 @@ def register(host: PanelHost) -> None:
     @lru_cache(maxsize=FIGURES_KEPT)
     def encode(run_id: str, k: int) -> bytes:
         view = host.view({"run_id": run_id, "k": k}, songs=True)
-        text = pio.to_json(styled(pca_figure(view.result, view.frame, k, {})), validate=False)
-        return gzip.compress(text.encode("utf-8"), GZIP_LEVEL)
+        return gzip.compress(pca_json(view.result, view.frame, k, {}).encode("utf-8"), GZIP_LEVEL)
 
     def encoded(run_id: str, k: int) -> bytes:
         """The scatter of one stored run at one k as gzip-compressed JSON, cluster numbers as names."""
-        with one_at_a_time:  # a warm-up under way finishes rather than the same scatter being encoded twice
+        with one_at_a_time:  # two pages asking for one new scatter wait for one encoding, not two
             return encode(run_id, k)
-
-    def warm(run_id: str, k: int) -> None:
-        try:
-            encoded(run_id, k)
-        except ViewUnavailable:
-            pass  # the route will say why when the browser asks
-
-    @host.callback(host.on_names(), prevent_initial_call=True)
-    def warm_up(names):
-        """A new run or k reaches the page: its scatter is encoded while the page draws the panel and asks
-        for the link (0.5-0.9 s at 96k songs, most of the wait for the first view of a run)."""
-        if names:
-            threading.Thread(target=warm, args=(names["run_id"], names["k"]), daemon=True).start()
 
     def scatter_json() -> Response:
         view = host.requested_view(songs=True)
@@ -144,4 +139,6 @@ PANEL = Panel(
     follows_k=False,
     patches_names=True,
     scripts=(HERE / "pca.js",),
+    # The songs' encoding and their journey begin with the run state, while the shell draws the panel.
+    prefetch=lambda view: [scatter_link(layout_href, view)],
 )
