@@ -35,6 +35,7 @@ test: $(STAMP) system-deps $(AXE)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.whole
 

@@ -7,9 +7,14 @@ bandwidth, all on one thread, as each fit runs.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import platform
+import subprocess
+import sysconfig
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +24,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from analysis.kmeans import WeightedRows, lloyd
 
+ROOT = Path(__file__).resolve().parent.parent
 LLOYD_ROWS, LLOYD_K, LLOYD_D = 96_000, 8, 13
 GEMM_SIZE = 2048
 BANDWIDTH_BYTES = 256 * 2**20
@@ -70,6 +76,7 @@ def lloyd_against_bound(repeats: int = 9) -> dict:
         "k": LLOYD_K,
         "d": LLOYD_D,
         "dtype": "float32",
+        "portable_against_native": portable_against_native(repeats),
         "threads_1": {
             "gemm_gflops": round(gflops, 1),
             "read_bandwidth_gbs": round(bandwidth, 1),
@@ -116,6 +123,38 @@ def _lloyd_iteration_seconds(repeats: int) -> float:
     one_seconds, one_iterations = timed(1)
     many_seconds, many_iterations = timed(41)
     return (many_seconds - one_seconds) / (many_iterations - one_iterations)
+
+
+def portable_against_native(repeats: int) -> dict:
+    """The installed, portable Lloyd step against the same C built for this CPU only (-march=native), per step."""
+    from analysis import _lloyd
+
+    with tempfile.TemporaryDirectory(prefix="amc-native-") as scratch:
+        built = Path(scratch) / f"_lloyd{sysconfig.get_config_var('EXT_SUFFIX')}"
+        compiler = os.environ.get("CC", "cc")
+        try:
+            subprocess.run([compiler, "-O3", "-march=native", "-DAMC_NATIVE", "-shared", "-fPIC",
+                            f"-I{sysconfig.get_paths()['include']}", str(ROOT / "analysis" / "_lloyd.c"), "-o", str(built)],
+                           check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            return {"skipped": f"no native build: {error}"}
+        spec = importlib.util.spec_from_file_location("analysis._lloyd", built)
+        native = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(native)
+        portable_s, native_s = (_step_seconds(module, repeats) for module in (_lloyd, native))
+    return {"portable_ms": round(portable_s * 1e3, 3), "native_ms": round(native_s * 1e3, 3),
+            "portable_over_native": round(portable_s / native_s, 3)}
+
+
+def _step_seconds(module, repeats: int) -> float:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(LLOYD_ROWS, LLOYD_D)).astype(np.float32)
+    centres = x[rng.choice(LLOYD_ROWS, LLOYD_K, replace=False)]
+    norms = np.einsum("ij,ij->i", x, x).astype(np.float32)
+    out = (np.empty(LLOYD_ROWS, np.int32), np.empty(LLOYD_ROWS, np.float32), np.empty((LLOYD_K, LLOYD_D)),
+           np.empty(LLOYD_K))
+    weights = np.ones(LLOYD_ROWS, np.float32)
+    return _best_seconds(repeats, lambda: module.step(x, norms, weights, centres, *out))
 
 
 def _cpu_model() -> str:

@@ -14,6 +14,7 @@ a table and writes ``benchmarks/results/<UTC time>.json``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -47,6 +48,9 @@ TARGETS = {  # rows up to this many -> (seconds, peak RSS bytes)
     96_000: (3.0, 1 * 2**30),
     1_000_000: (30.0, 3 * 2**30),
 }
+# The tools a user might pick instead (`make bench` installs them: pip install -e '.[bench]'): name -> side module.
+PEERS = {"notebook + scikit-learn-intelex": "intelex", "faiss K-Means, 10 restarts": "faiss_kmeans"}
+PEER_IMPORTS = {"intelex": "sklearnex", "faiss_kmeans": "faiss"}
 MIN_SPEEDUP, MAX_INERTIA_RATIO, MAX_SILHOUETTE_DELTA, MIN_ARI = 25.0, 1.01, 0.005, 0.95
 
 
@@ -111,10 +115,13 @@ def _count_rows(path: Path) -> int:
 def _run_case(case: Case, work: Path, repeats: int, with_baseline: bool) -> dict:
     # The sides take turns, so that a burst of load from elsewhere on a shared machine falls on both.
     ours, baseline = [], []
+    peers = {name: [] for name, module in PEERS.items() if with_baseline and _installed(module)}
     for i in range(repeats):
         ours.append(_side("ours", case.csv, work, str(work / f"store-{case.rows}-{i}")))
         if with_baseline:
             baseline.append(_side("baseline", case.csv, work))
+        for name in peers:
+            peers[name].append(_side(PEERS[name], case.csv, work))
     entry = {
         "case": case.name,
         "rows": case.rows,
@@ -137,8 +144,32 @@ def _run_case(case: Case, work: Path, repeats: int, with_baseline: bool) -> dict
         entry["speedup"] = entry["baseline"]["median_seconds"] / entry["ours"]["median_seconds"]
         entry["speedup_per_turn"] = [round(b["seconds"] / o["seconds"], 1) for o, b in zip(ours, baseline)]
         entry["quality"] = _quality(ours[0], baseline[0], case.csv)
+        entry["peers"] = {name: _peer(runs, ours, baseline[0]) for name, runs in peers.items()}
+        entry["peers_missing"] = [name for name, module in PEERS.items() if name not in peers]
     entry["targets"] = _targets(entry)
     return entry
+
+
+def _installed(side_module: str) -> bool:
+    return importlib.util.find_spec(PEER_IMPORTS[side_module]) is not None
+
+
+def _peer(runs: list[dict], ours: list[dict], baseline: dict) -> dict:
+    """A peer's time beside ours, and its clusterings against the notebook's best of ten, k by k."""
+    median = statistics.median(r["seconds"] for r in runs)
+    first = runs[0]
+    return {
+        "seconds": [r["seconds"] for r in runs],
+        "median_seconds": median,
+        "ours_faster_by": median / statistics.median(r["seconds"] for r in ours),
+        "peak_rss_mb": round(max(r["peak_rss_bytes"] for r in runs) / 2**20),
+        "per_k": [
+            {"k": int(k), "inertia_ratio": float(first["inertia"][i] / baseline["inertia"][i]),
+             "silhouette": float(first["silhouette"][i]),
+             "ari": float(adjusted_rand_score(baseline["labels"][i], first["labels"][i]))}
+            for i, k in enumerate(first["ks"])
+        ],
+    }
 
 
 def _side(module: str, csv: Path, work: Path, *extra: str) -> dict:
@@ -245,7 +276,20 @@ def render(report: dict) -> str:
                     f"{q['silhouette_delta']:>+7.4f} {q['silhouette_computation_delta']:>+13.6f} "
                     f"{q['silhouette_ours']:>14.4f} ± {q['silhouette_ours_spread']:.4f}"
                 )
+    for case in report["cases"]:
+        for name, peer in case.get("peers", {}).items():
+            lines.append(f"\n{case['case']}: {name}: {peer['median_seconds']:.1f} s, ours {peer['ours_faster_by']:.1f}x faster; "
+                         f"peak RSS {peer['peak_rss_mb']} MB")
+            lines.append(f"  {'k':>3} {'inertia ratio to best-of-10':>27} {'silhouette':>10} {'ARI':>6}")
+            for q in peer["per_k"]:
+                lines.append(f"  {q['k']:>3} {q['inertia_ratio']:>27.4f} {q['silhouette']:>10.4f} {q['ari']:>6.3f}")
+        for name in case.get("peers_missing", []):
+            lines.append(f"\n{case['case']}: {name} not measured: not installed (pip install -e '.[bench]')")
     lloyd = report["lloyd"]
+    build = lloyd["portable_against_native"]
+    lines.append("\nLloyd step, portable build against -march=native: " + (
+        build["skipped"] if "skipped" in build else
+        f"{build['portable_ms']:.3f} ms against {build['native_ms']:.3f} ms per step ({build['portable_over_native']}x)"))
     for threads, figures in ((key, value) for key, value in lloyd.items() if key.startswith("threads_")):
         lines.append(
             f"\nLloyd step, {lloyd['rows']:,} rows, k={lloyd['k']}, d={lloyd['d']}, {threads.replace('_', ' ')}: "

@@ -15,7 +15,6 @@ import importlib.util
 import logging
 import math
 import secrets
-import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -137,8 +136,10 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     register_dataset_export(shell_host)
     registered = register_panels(app, store, load_panels() if panels is None else panels)
     shell = Shell(config, store, jobs, registered, *_offer_datasets(config, store), host=shell_host)
-    # The first run after a start draws as fast as the next: the offered songs' figures are prepared now.
-    threading.Thread(target=_prepare_figures, args=(store, tuple(shell.offered)), daemon=True).start()
+    # The first run after a start draws as fast as the next: the offered songs' figures are prepared now,
+    # before any request. Not in a thread: a run's process is forked from this one, and a fork copies the
+    # locks other threads hold (SQLite's among them) held, forever.
+    _prepare_figures(store, tuple(shell.offered))
     app.layout = partial(build_layout, shell)
     _register_shell(app, shell)
     jobs.register(app)

@@ -5,6 +5,7 @@ import html
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
@@ -293,3 +294,11 @@ def test_every_title_starts_below_the_modebar(run, frame):
     quality = figures.silhouette_figure(run, 3)
     assert quality.layout.title.subtitle.text.startswith(f"silhouette of {run.sweep.silhouette_sample_size:,} sampled")
     assert quality.layout.margin.t >= 90
+
+
+def test_the_unvalidated_violin_figures_pass_plotlys_validation(run, frame):
+    """The violins are built without plotly's checks (for speed): a wrong field would pass silently there."""
+    for figure in (figures.silhouette_distribution_figure(run, 3, NAMES),
+                   figures.distribution_figure(run, frame, 3, "energy", NAMES)):
+        checked = go.Figure(figures.styled(figure))  # raises on any unknown field or bad value
+        assert [trace.type for trace in checked.data] == ["violin"] * 3
