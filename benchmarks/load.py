@@ -135,6 +135,11 @@ class DashUser:
                 return entry
         raise UserError(f"no callback writes {output} on {trigger}")
 
+    def open_link(self, search: str) -> dict:
+        """A link typed or shared into the address bar: what the page's ``amc.linkOpened`` hands the server."""
+        self.values["link-opened.data"] = {"search": search, "at": time.time()}
+        return self.fire("link", self.callback("run-state.data", "link-opened.data"), "link-opened.data")
+
     def fire(self, kind: str, entry: dict, trigger: str) -> dict:
         """POST one callback as the renderer would; returns {component key: {prop: value}} and remembers it."""
         body = self._body(entry, trigger)
@@ -154,7 +159,7 @@ class DashUser:
         """The callbacks a changed value sets off, the one writing ``first_output`` first; their answers."""
         entries = [e for e in self.callbacks
                    if trigger in {f"{i['id']}.{i['property']}" for i in e["inputs"]} and not _wildcard(e)
-                   and not e.get("background")]
+                   and not e.get("background") and not e.get("clientside_function")]  # the page's own work
         entries.sort(key=lambda e: first_output not in e["output"])
         answers = {}
         for entry in entries:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 
-from benchmarks import machine, run
+from benchmarks import machine, run, whole
 
 
 def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
@@ -28,6 +28,13 @@ def test_quick_benchmark_writes_a_table_and_json(tmp_path, monkeypatch, capsys):
     assert all(abs(q["silhouette_computation_delta"]) < 1e-4 for q in case["quality"]["per_k"])
     assert case["targets"] == {}  # a few hundred rows are a smoke case: no target applies
     assert report["lloyd"]["threads_1"]["ratio_to_bound"] > 0
+    build = report["lloyd"]["portable_against_native"]
+    assert build.get("portable_over_native", 0) > 0 or "skipped" in build
+    # Each peer is measured with the quality columns, or named as not installed.
+    assert set(case["peers"]) | set(case["peers_missing"]) == set(run.PEERS)
+    for peer in case["peers"].values():
+        assert peer["median_seconds"] > 0 and [q["k"] for q in peer["per_k"]] == list(range(2, 13))
+        assert all(q["inertia_ratio"] > 0.5 and -1 <= q["ari"] <= 1 for q in peer["per_k"])
     assert report["machine"]["thread_pools"]
     assert report["dashboard"]["rows"] <= 600 and report["dashboard"]["callbacks"]["panel draw"]["p95_ms"] > 0
     table = capsys.readouterr().out
@@ -41,3 +48,17 @@ def test_targets_of_a_full_size_case_name_each_miss():
     targets = run._targets(entry)
     assert {name for name, target in targets.items() if not target["met"]} == {"worst_silhouette_delta"}
     assert targets["speedup"] == {"value": 26.0, "target": ">= 25", "met": True}
+
+
+def test_whole_process_benchmark_compares_each_side_from_start_to_files(tmp_path, capsys):
+    out = tmp_path / "whole.json"
+
+    assert whole.main(["--rows", "600", "--repeats", "1", "--out", str(out)]) == 0
+
+    report = json.loads(out.read_text())
+    grown, sample = report["grown"], report["real_sample"]
+    assert grown["rows"] == 600 and grown["notebook_s"] > 0 and grown["speedup_over_notebook"] > 0
+    for case in (grown, sample):
+        assert case["amc_cluster_s"] > case["amc_analysis_s"] > 0 and case["import_floor_s"] > 0
+    table = capsys.readouterr().out
+    assert "whole process" in table and "import pandas, numpy" in table

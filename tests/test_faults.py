@@ -122,8 +122,7 @@ def test_a_restart_keeps_runs_and_names(server):
 
     user = DashUser(server.base, Tally(), None)
     user.open_app()
-    user.values["url.search"] = f"?run={run_id}&k={k}"
-    user.fire("link", user.callback("run-state.data", "url.search"), "url.search")
+    user.open_link(f"?run={run_id}&k={k}")
     drawn = draw(user)
     assert run_id in drawn and "Kept across restarts" in drawn
 

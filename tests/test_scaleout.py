@@ -97,8 +97,7 @@ def test_a_run_computed_on_a_worker_is_read_by_another_web_server(cluster):
     assert "Finished" in settle(user)
     other = DashUser(web_b.base, Tally(), None)
     other.open_app()
-    other.values["url.search"] = f"?run={ticket['run_id']}&k=3"
-    other.fire("link", other.callback("run-state.data", "url.search"), "url.search")
+    other.open_link(f"?run={ticket['run_id']}&k=3")
     assert other.values["run-state.data"]["run_id"] == ticket["run_id"]
     drawn = show_run(other, ("naming",))
     assert ticket["run_id"] in str(drawn["run-summary"]) and "Cluster 2" in str(drawn)
