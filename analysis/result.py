@@ -17,7 +17,7 @@ from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
 
 # Bump when a change to the analysis would give different results for the same input and params:
 # it is part of every run id, so stale stored runs are never served as current ones.
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 
 AUDIO_FEATURES: tuple[str, ...] = (
     "danceability",
@@ -213,6 +213,7 @@ class SweepResult:
 class SuggestedName:
     name: str
     reason: str  # "danceability +1.2σ, energy +0.9σ"
+    traits: tuple[tuple[str, int], ...] = ()  # (feature, +1 high / -1 low) the name says, leading first
 
 
 @dataclass(frozen=True)

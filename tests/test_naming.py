@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.dataset import load_csv
 from analysis.naming import suggest_names
-from analysis.result import AUDIO_FEATURES
+from analysis.pipeline import run_analysis
+from analysis.result import AUDIO_FEATURES, RunParams
 
 
 def profiles(*clusters: dict[str, float], features=AUDIO_FEATURES) -> pd.DataFrame:
@@ -66,7 +68,7 @@ def test_clusters_near_the_mean_are_numbered():
 
 def test_rules_need_their_features_among_the_chosen_ones():
     zscores = profiles({"energy": -1.0, "tempo": 0.2}, features=("energy", "tempo"))
-    assert names_of(zscores) == ["Calm & Fast"]
+    assert names_of(zscores) == ["Calm"]  # tempo +0.2σ is too weak a trait to be named
 
 
 def test_many_clusters_always_get_unique_names_deterministically():
@@ -76,3 +78,61 @@ def test_many_clusters_always_get_unique_names_deterministically():
     assert len({name.casefold() for name in names}) == 50
     assert all(0 < len(name) <= 60 for name in names)  # the limit every cluster name obeys
     assert suggest_names(zscores) == suggest_names(zscores.copy())
+
+
+@pytest.fixture(scope="module")
+def sample_run(sample_csv):
+    return run_analysis(load_csv(sample_csv), RunParams())
+
+
+def test_the_real_samples_names_lead_with_one_of_each_clusters_two_strongest_traits(sample_run, capsys):
+    """At every k from 2 to 12: the table of names and leading traits (shown with -s), and both rules."""
+    rows = []
+    for k in range(2, 13):
+        model = sample_run.models[k]
+        z = model.zscores
+        for cluster, suggestion in enumerate(model.suggested_names):
+            strongest = z.loc[cluster].abs().sort_values(ascending=False, kind="stable").index[:2].tolist()
+            lead = suggestion.traits[0] if suggestion.traits else None
+            rows.append((k, cluster, suggestion.name, lead, strongest))
+            if lead is None:
+                assert suggestion.name.startswith("Middle of the Road"), suggestion
+                assert z.loc[cluster].abs().max() < 0.8, (k, cluster, suggestion)
+                continue
+            feature, sign = lead
+            assert feature in strongest, (k, cluster, suggestion, strongest)
+            assert sign * z.loc[cluster, feature] >= 0.8, (k, cluster, suggestion, z.loc[cluster, feature])
+        suggestions = model.suggested_names
+        for first in range(k):
+            for second in range(first + 1, k):
+                a, b = suggestions[first], suggestions[second]
+                if a.traits and b.traits and a.traits[0] == b.traits[0]:
+                    # One lead, two clusters: the names must say how they differ, by a further trait.
+                    assert a.traits != b.traits and max(len(a.traits), len(b.traits)) > 1, (k, a, b)
+    with capsys.disabled():
+        print("\n k  cluster  name                              leading trait           two strongest")
+        for k, cluster, name, lead, strongest in rows:
+            shown = f"{lead[0]} {'+' if lead[1] > 0 else '-'}" if lead else "-"
+            print(f"{k:>2}  {cluster:>7}  {name:<32}  {shown:<22}  {', '.join(strongest)}")
+
+
+@pytest.mark.parametrize(("profile", "expected"), [
+    ({"duration_ms": -2.0}, "Short Tracks"),
+    ({"popularity_songs": -1.4}, "Deep Cuts"),
+    ({"danceability": 1.3, "energy": 1.0, "valence": 0.9}, "Party Tracks"),
+    ({"acousticness": 1.5, "energy": -1.2}, "Chill Acoustic"),
+])
+def test_the_vocabulary_covers_what_real_clusters_show(profile, expected):
+    assert names_of(profiles(profile)) == [expected]
+
+
+def test_a_weak_trait_never_leads_a_name():
+    # energy is the cluster's fourth strongest trait: no "High Energy" however well the rule's numbers fit.
+    zscores = profiles({"instrumentalness": 2.0, "acousticness": -1.5, "speechiness": 1.2, "energy": 0.9})
+    (suggestion,) = suggest_names(zscores)
+    assert suggestion.traits[0][0] in ("instrumentalness", "acousticness")
+
+
+def test_one_feature_runs_still_get_unique_names():
+    zscores = profiles({"energy": 1.5}, {"energy": 1.2}, {"energy": -1.4}, features=("energy",))
+    assert names_of(zscores) == ["Energetic", "Energetic II", "Calm"]
