@@ -29,6 +29,7 @@ from dash.exceptions import PreventUpdate
 from analysis import figures
 from analysis.dataset import DataError, Dataset, load_csv
 from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
+from analysis.pipeline import check_params
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
 from dashboard import ids
 from dashboard.auth import auth_settings, protect, session_owner, signed_in_user
@@ -499,8 +500,8 @@ def run_summary(shell: Shell, state: dict | None):
         clip = "{:g}–{:g} percentiles of ".format(*params.clip_percentiles)
         clip += ", ".join(params.clip_features) if params.clip_features else "every feature"
     facts = [
-        ("Features", ", ".join(params.features)),
-        ("log1p", ", ".join(params.log_features) or "none"),
+        ("Features", ", ".join(result.transform.features)),
+        ("log1p", ", ".join(result.transform.log_features) or "none"),
         ("Clip", clip),
         ("k range", f"{params.k_min}–{params.k_max} (seed {params.seed})"),
         ("Recommended", f"k = {result.sweep.recommended_k}: {result.sweep.reason}"),
@@ -762,7 +763,7 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
         return no_update, no_update, error_alert("choose a dataset first (or upload one).", "Nothing to run:")
     try:
         params = params_from_form(features, log_features, clip, clip_range, k_min, k_max, seed)
-        params.validate(n_rows=dataset.report.rows_kept)
+        check_params(params, dataset)
     except ParameterError as error:
         return no_update, no_update, error_alert(str(error), "Check the parameters:")
     run_id = run_id_for(dataset.fingerprint, params)

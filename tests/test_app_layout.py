@@ -7,11 +7,13 @@ import json
 
 import plotly.utils
 import pytest
+from broken_sample import with_cells
 from dash_client import CallbackSkipped, dash_call
 from panel_calls import draw_panel
 from synthetic_run import synthetic_frame, synthetic_run
 
 from analysis.dataset import load_csv
+from analysis.pipeline import run_analysis
 from analysis.result import ParameterError, RunParams, run_id_for
 from dashboard import ids
 from dashboard.app import FORM_PARTS, card_id, create_app, params_from_form
@@ -265,16 +267,33 @@ def test_the_browser_drops_the_files_bytes_once_the_upload_is_handled(app, sampl
         dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", {})
 
 
-def test_a_runs_parameters_are_shown_with_its_results(app, config, demo_id):
-    params = RunParams(features=("energy", "tempo"), log_features=(), clip_percentiles=(1.0, 99.0), k_min=2, k_max=3)
-    run = stored_run(config, demo_id, params)
-    state = {"dataset_id": demo_id, "run_id": run.run_id, "k": 3, "names_version": 0}
+def test_a_runs_parameters_are_shown_with_its_results(app, config, sample_csv):
+    # A real run on the sample whose energy is 0.5 everywhere: the features listed are the ones used.
+    dataset = load_csv(with_cells(sample_csv, "energy", "0.5"), name="flat-energy.csv")
+    params = RunParams(features=("energy", "tempo", "valence"), log_features=(), clip_percentiles=(1.0, 99.0),
+                       k_min=2, k_max=3)
+    run = run_analysis(dataset, params)
+    ResultsStore.open(config.store_dir).put_run(run)
+    state = {"dataset_id": run.dataset_id, "run_id": run.run_id, "k": 3, "names_version": 0}
 
     response = dash_call(app, f"{ids.RUN_SUMMARY}.children", f"{ids.RUN_STATE}.data", {f"{ids.RUN_STATE}.data": state})
 
     summary = text_of(response[ids.RUN_SUMMARY])
-    for fact in ("energy, tempo", "1–99 percentiles of every feature", "2–3 (seed 42)", "k = 3", run.run_id):
+    for fact in ("tempo, valence", "1–99 percentiles of every feature", "2–3 (seed 42)", "k = 3", run.run_id,
+                 "energy: is the same value (0.5) in 651 row(s): dropped from the features"):
         assert fact in summary
+    assert "energy, tempo" not in summary
+
+
+def test_a_run_on_features_that_are_all_constant_is_refused_at_once(app, sample_csv):
+    flat = with_cells(sample_csv, "tempo", "120")
+    dataset_id = load_csv(flat).fingerprint
+    assert "Loaded flat.csv" in text_of(upload(app, "flat.csv", flat)[ids.UPLOAD_ALERT])
+
+    response = run_button(app, dataset_id, **{ids.FEATURES: ["tempo"], ids.LOG_FEATURES: []})
+
+    assert ids.RUN_REQUEST not in response
+    assert "flat.csv: every chosen feature has one value in every row (tempo = 120)" in text_of(response[ids.JOB_ALERT])
 
 
 def test_an_upload_can_be_removed_and_the_demo_cannot(app, config, sample_csv, demo_id):
