@@ -6,8 +6,8 @@ modified.
 
 Refused with a one-line ``DataError`` naming the file (and column and first lines where it applies):
 empty file, header only, wrong delimiter, missing required columns, duplicate column names, a row
-with the wrong number of fields, text in a numeric column, binary or non-UTF-8 bytes, more than
-``max_rows`` rows, or no row left after the policy below.
+with the wrong number of fields, text in numeric columns in more than 1% of the rows, binary or
+non-UTF-8 bytes, more than ``max_rows`` rows, or no row left after the policy below.
 
 Policy for everything else (each case found is listed in ``Dataset.report`` with its count and
 first line numbers):
@@ -15,6 +15,7 @@ first line numbers):
 ================================================  ==========================================
 found                                             done
 ================================================  ==========================================
+text in a numeric column, in at most 1% of rows   dropped the row
 missing or non-finite value in a numeric column   imputed the column median (categorical
                                                   columns: their most common value)
 tempo is 0 (tempo unknown)                        imputed the median of the non-zero tempos
@@ -68,6 +69,9 @@ PROBABILITY_COLUMNS: tuple[str, ...] = (
 NUMERIC_COLUMNS: tuple[str, ...] = AUDIO_FEATURES + CATEGORICAL_NUMERIC
 MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "none")
 FIRST_LINES_SHOWN = 5
+# Rows with text in a number column are dropped up to this share of the file: past it the file is
+# more likely in another layout than slipped, and the user should look at it.
+UNREADABLE_ROWS_DROPPED = 0.01
 # Years outside this range are typing slips, not release dates.
 YEAR_RANGE = (1800, 2100)
 # A genres cell longer than this is not a genre list; literal_eval on huge input can exhaust memory.
@@ -257,9 +261,11 @@ def _exact_record_lines(text: str, n_rows: int) -> np.ndarray:
 
 
 def _typed_frame(raw: pd.DataFrame, name: str, lines: np.ndarray) -> tuple[pd.DataFrame, list[DataAction]]:
-    numbers = {column: _numeric_column(raw[column], column, name, lines) for column in NUMERIC_COLUMNS}
+    numbers, text_cells = {}, {}
+    for column in NUMERIC_COLUMNS:
+        numbers[column], text_cells[column] = _numeric_column(raw[column], column)
     actions: list[DataAction] = []
-    keep = _rows_to_keep(numbers, actions, lines)
+    keep = ~_unreadable_rows(raw, text_cells, name, actions, lines) & _rows_to_keep(numbers, actions, lines)
     if not keep.any():
         raise DataError(f"{name}: no usable rows: every one of the {len(raw):,} rows was dropped ({_problems(actions)})")
     kept_lines = lines[keep]
@@ -277,25 +283,44 @@ def _typed_frame(raw: pd.DataFrame, name: str, lines: np.ndarray) -> tuple[pd.Da
     return frame, actions
 
 
-def _numeric_column(text: pd.Series, column: str, name: str, lines: np.ndarray) -> np.ndarray:
-    """Numbers of a column, NaN where the cell is blank or a missing-value marker. Text refuses the file."""
+def _numeric_column(text: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a column, NaN where the cell is blank, a missing-value marker or text; and where it is text."""
     cells = pa.array(text, type=pa.string())
     try:
-        return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), np.zeros(len(cells), dtype=bool)
     except pa.ArrowInvalid:
         pass  # blanks, markers, padding or text: the careful path below tells them apart
     stripped = pc.utf8_trim_whitespace(cells)
     missing = pc.is_in(pc.utf8_lower(stripped), value_set=pa.array(MISSING_MARKERS))
     candidates = pc.if_else(missing, pa.scalar(None, pa.string()), stripped)
     try:
-        return pc.cast(candidates, pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(candidates, pa.float64()).to_numpy(zero_copy_only=False), np.zeros(len(cells), dtype=bool)
     except pa.ArrowInvalid:
         values = pd.to_numeric(pd.Series(candidates.to_pylist(), dtype=object), errors="coerce").to_numpy(np.float64)
-    text_cells = np.isnan(values) & ~missing.to_numpy(zero_copy_only=False)
-    if text_cells.any():
-        first = text.iloc[int(np.flatnonzero(text_cells)[0])]
-        raise DataError(f"{name}: column {column} has text {_shown(first)} at {_lines_text(lines[text_cells])}")
-    return values
+    return values, np.isnan(values) & ~missing.to_numpy(zero_copy_only=False)
+
+
+def _unreadable_rows(raw: pd.DataFrame, text_cells: dict[str, np.ndarray], name: str, actions: list[DataAction],
+                     lines: np.ndarray) -> np.ndarray:
+    """Rows with text in a numeric column: dropped when they are at most ``UNREADABLE_ROWS_DROPPED`` of the
+    file (a few slips of the hand), else the file is refused naming the first such column and its lines."""
+    unreadable = np.logical_or.reduce(list(text_cells.values()))
+    if unreadable.sum() > UNREADABLE_ROWS_DROPPED * len(raw):
+        column, cells = next((column, cells) for column, cells in text_cells.items() if cells.any())
+        raise DataError(
+            f"{name}: column {column} has text {_first_text(raw, column, cells)} at {_lines_text(lines[cells])} "
+            f"({unreadable.sum():,} of {len(raw):,} rows have text in a number column, more than the "
+            f"{UNREADABLE_ROWS_DROPPED:.0%} that would be dropped)"
+        )
+    for column, cells in text_cells.items():
+        if cells.any():
+            problem = f"has text, not a number (first {_first_text(raw, column, cells)})"
+            _note(actions, column, problem, "dropped the row", cells, lines)
+    return unreadable
+
+
+def _first_text(raw: pd.DataFrame, column: str, cells: np.ndarray) -> str:
+    return _shown(raw[column].iloc[int(np.flatnonzero(cells)[0])])
 
 
 def _rows_to_keep(numbers: dict[str, np.ndarray], actions: list[DataAction], lines: np.ndarray) -> np.ndarray:

@@ -155,7 +155,7 @@ def test_line_numbers_stay_right_after_blank_lines_and_multi_line_fields(tmp_pat
     content = csv_bytes([song(1, name_song="Two\nLines"), song(2)]) + b"\r\n" + body([song(3, tempo="fast")])
     message = refusal(tmp_path, content)
     # header 1, the two-line song 2-3, song 2 on 4, a blank line 5, the bad song on 6
-    assert message == "bad.csv: column tempo has text 'fast' at line 6"
+    assert message.startswith("bad.csv: column tempo has text 'fast' at line 6 (")
 
 
 @pytest.mark.parametrize(
@@ -345,13 +345,15 @@ def test_refuses_duplicate_column_names(tmp_path):
 def test_refuses_text_in_a_numeric_column_naming_column_value_and_lines(tmp_path):
     rows = [song(1), song(2), song(3, tempo="fast"), song(4), song(5), song(6), song(7, tempo="slow")]
     content = csv_bytes(rows)
-    assert refusal(tmp_path, content) == "bad.csv: column tempo has text 'fast' at lines 4, 8"
+    assert refusal(tmp_path, content) == (
+        "bad.csv: column tempo has text 'fast' at lines 4, 8 "
+        "(2 of 7 rows have text in a number column, more than the 1% that would be dropped)")
 
 
 def test_text_refusal_cuts_the_list_of_lines(tmp_path):
     rows = [song(i, popularity_songs="n/a!") for i in range(8)]
     message = refusal(tmp_path, csv_bytes(rows))
-    assert message == "bad.csv: column popularity_songs has text 'n/a!' at lines 2, 3, 4, 5, 6 and 3 more"
+    assert message.startswith("bad.csv: column popularity_songs has text 'n/a!' at lines 2, 3, 4, 5, 6 and 3 more (")
 
 
 def test_refuses_a_row_with_the_wrong_number_of_fields(tmp_path):
