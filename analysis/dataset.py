@@ -2,12 +2,15 @@
 
 Everything is read as text first, so ``Dataset.raw`` keeps the input exactly as written (exports
 give it back untouched); the typed ``Dataset.frame`` is built from it. The input file is never
-modified.
+modified. A gzip-compressed file is read as the CSV inside it; ``max_bytes`` and ``max_rows`` apply
+to that CSV. Bytes that are not UTF-8 but read as Windows-1252 into printable text are read so,
+and the report says the encoding was guessed.
 
 Refused with a one-line ``DataError`` naming the file (and column and first lines where it applies):
-empty file, header only, wrong delimiter, missing required columns, duplicate column names, a row
-with the wrong number of fields, text in numeric columns in more than 1% of the rows, binary or
-non-UTF-8 bytes, more than ``max_rows`` rows, or no row left after the policy below.
+empty file, header only, an HTML page or JSON, wrong delimiter, missing required columns, duplicate
+column names, a row with the wrong number of fields, text in numeric columns in more than 1% of the
+rows, binary bytes, bytes neither UTF-8 nor Windows-1252, a damaged gzip file, more than
+``max_bytes`` bytes or ``max_rows`` rows, or no row left after the policy below.
 
 Policy for everything else (each case found is listed in ``Dataset.report`` with its count and
 first line numbers):
@@ -37,11 +40,15 @@ from __future__ import annotations
 import ast
 import codecs
 import csv
+import dataclasses
+import gzip
 import hashlib
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -49,6 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from analysis.limits import CSV_MAX_BYTES, CSV_MAX_ROWS
 from analysis.result import (
     AUDIO_FEATURES,
     CATEGORICAL_NUMERIC,
@@ -87,11 +95,23 @@ DATE_SHAPES = (
 )
 DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 FIRST_LINE_END = re.compile(rb"[\r\n]")
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a file that is not CSV at all starts with, told only when its header has no column we need.
+HTML_START = re.compile(r"\s*<(!doctype\s+html|html|head|body|!--)", re.IGNORECASE)
+JSON_START = re.compile(r"\s*[{\[]")
+OTHER_FORMAT_SNIFF_BYTES = 1024
+READ_CHUNK_BYTES = 1024 * 1024
 NOT_BLANK = re.compile(rb"\S")  # a search, not bytes.strip(), which copies the whole file
 
 
 class DataError(ValueError):
     """Input that cannot be used; the message is one line naming the file, column and first bad lines."""
+
+
+class _NotUtf8(DataError):
+    """Bytes that are not UTF-8: ``load_csv`` reads them as Windows-1252 when they can be, else refuses them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,18 +130,26 @@ def line_of(position: int) -> int:
     return position + 2
 
 
-def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int = 2_000_000) -> Dataset:
-    """Read, check and type a songs CSV. ``source`` is a path, or the file's bytes (an upload)."""
-    if isinstance(source, bytes):
-        data, name = source, name or "uploaded file"
-    else:
-        path = Path(source)
-        name = name or path.name
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise DataError(f"{name}: cannot be read ({error.strerror or error})") from None
-    header = _check_header(_first_line(data, name), name)
+def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int = CSV_MAX_ROWS,
+             max_bytes: int = CSV_MAX_BYTES) -> Dataset:
+    """Read, check and type a songs CSV. ``source`` is a path, or the file's bytes (an upload); either
+    may be gzip-compressed. ``max_bytes`` and ``max_rows`` bound the CSV itself, after decompression."""
+    name = name or ("uploaded file" if isinstance(source, bytes) else Path(source).name)
+    data = _csv_bytes(source, name, max_bytes)
+    fingerprint = hashlib.sha256(data).hexdigest()[:20]
+    try:
+        return _load(data, name, max_rows, fingerprint)
+    except _NotUtf8 as not_utf8:
+        text = _windows_1252_text(data)
+        if text is None:
+            raise DataError(str(not_utf8)) from None
+    dataset = _load(text.encode("utf-8"), name, max_rows, fingerprint)
+    report = dataclasses.replace(dataset.report, actions=(_guessed_encoding(data), *dataset.report.actions))
+    return dataclasses.replace(dataset, report=report)
+
+
+def _load(data: bytes, name: str, max_rows: int, fingerprint: str) -> Dataset:
+    header = _check_header(_first_line(data, name), name, data)
     data_lines = _line_count(data) - 1
     # Every row takes at least one line: a huge file is refused before it is parsed.
     if data_lines > max_rows:
@@ -132,8 +160,47 @@ def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int 
     lines = np.arange(len(raw)) + 2 if data_lines == len(raw) else _exact_record_lines(_decode(data, name), len(raw))
     frame, actions = _typed_frame(raw, name, lines)
     report = DataReport(source=name, rows_read=len(raw), rows_kept=len(frame), actions=tuple(actions))
-    fingerprint = hashlib.sha256(data).hexdigest()[:20]
     return Dataset(name=name, fingerprint=fingerprint, raw=raw, frame=frame, report=report)
+
+
+def _csv_bytes(source: str | Path | bytes, name: str, max_bytes: int) -> bytes:
+    """The CSV's bytes, decompressed when they are gzip (told by their first bytes, whatever the name)."""
+    if isinstance(source, bytes):
+        if source.startswith(GZIP_MAGIC):
+            return _capped_read(gzip.GzipFile(fileobj=io.BytesIO(source)), name, max_bytes)
+        if len(source) > max_bytes:
+            raise DataError(f"{name}: is {_megabytes(len(source))}, more than the limit of {_megabytes(max_bytes)}")
+        return source
+    try:
+        with Path(source).open("rb") as stream:
+            if stream.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
+                stream.seek(0)
+                return _capped_read(gzip.GzipFile(fileobj=stream), name, max_bytes)
+            stream.seek(0)
+            return _capped_read(stream, name, max_bytes)
+    except OSError as error:
+        raise DataError(f"{name}: cannot be read ({error.strerror or error})") from None
+
+
+def _capped_read(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """All of ``stream``, read a chunk at a time so that a file (or a gzip bomb) past ``max_bytes`` is
+    refused once that much has been read, never held whole."""
+    chunks, size = [], 0
+    try:
+        while chunk := stream.read(READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > max_bytes:
+                unpacked = " once decompressed" if isinstance(stream, gzip.GzipFile) else ""
+                raise DataError(f"{name}: is more than the limit of {_megabytes(max_bytes)}{unpacked}")
+            chunks.append(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise DataError(f"{name}: is a damaged gzip file ({error})") from None
+    return b"".join(chunks)
+
+
+def _megabytes(size: int) -> str:
+    megabytes = size / 2**20
+    return f"{megabytes:,.0f} MB" if megabytes >= 100 else f"{megabytes:.3g} MB"
 
 
 def _first_line(data: bytes, name: str) -> str:
@@ -159,19 +226,44 @@ def _decode(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         byte = data[error.start]
-        raise DataError(
+        raise _NotUtf8(
             f"{name}: is not UTF-8 text (byte 0x{byte:02X} at byte offset {error.start}, line {_line_at(data, error.start)}); "
             "save it as UTF-8 CSV"
         ) from None
     return text
 
 
+def _windows_1252_text(data: bytes) -> str | None:
+    """The text of bytes that read as Windows-1252 (Latin-1's superset, Excel's "CSV" on Western Windows)
+    into printable characters; None when they do not, or when they hold UTF-8 sequences too: a UTF-8
+    file with one damaged byte would have every other name garbled."""
+    if UTF8_SEQUENCE.search(data):
+        return None
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    return None if CONTROL_CHARACTER.search(text) else text
+
+
+def _guessed_encoding(data: bytes) -> DataAction:
+    """The report of a file read as Windows-1252: the lines that hold its non-ASCII bytes."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    line_starts = np.flatnonzero(codes == ord("\n"))
+    lines = np.unique(np.searchsorted(line_starts, np.flatnonzero(codes >= 0x80)) + 1)
+    return DataAction(column="file", problem="has bytes that are not UTF-8",
+                      policy="read as Windows-1252, a guess: check the accented letters",
+                      count=len(lines), first_rows=tuple(int(line) for line in lines[:FIRST_LINES_SHOWN]))
+
+
 def _line_at(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _check_header(first_line: str, name: str) -> list[str]:
+def _check_header(first_line: str, name: str, data: bytes) -> list[str]:
     header = [column.strip() for column in next(csv.reader([first_line]))]
+    if not _known_columns(header):
+        _refuse_other_formats(data, name)
     for delimiter, word in OTHER_DELIMITERS.items():
         other = next(csv.reader([first_line], delimiter=delimiter))
         if _known_columns(other) > _known_columns(header) or (len(header) == 1 and len(other) > 1):
@@ -183,6 +275,14 @@ def _check_header(first_line: str, name: str) -> list[str]:
     if missing:
         raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
     return header
+
+
+def _refuse_other_formats(data: bytes, name: str) -> None:
+    start = data[:OTHER_FORMAT_SNIFF_BYTES].decode("utf-8-sig", errors="replace")
+    if HTML_START.match(start):
+        raise DataError(f"{name}: this is an HTML page, not CSV; save or export the table as CSV")
+    if JSON_START.match(start):
+        raise DataError(f"{name}: this is JSON, not CSV; convert it to CSV with the columns of the songs table")
 
 
 def _known_columns(header: list[str]) -> int:

@@ -328,7 +328,7 @@ def controls(shell: Shell, options: list[dict], default: str | None):
                             html.Span("choose a file", className="link-primary text-decoration-underline"),
                             html.Div(f"at most {limit_mb} MB", className="small text-muted"),
                         ]),
-                        accept=".csv,text/csv",
+                        accept=".csv,text/csv,.gz,application/gzip",
                         multiple=False,
                         className="amc-upload",
                     ),
@@ -849,7 +849,8 @@ def remove_dataset(shell: Shell, confirmed, dataset_id: str | None):
 
 
 def load_upload(name: str, contents: str, limit: int) -> Dataset:
-    """The server's own checks: the browser's size check can be bypassed."""
+    """The server's own checks: the browser's size check can be bypassed. The limit bounds what was sent
+    and, through ``load_csv`` as for ``amc cluster``, the CSV once decompressed."""
     _, _, payload = contents.partition(",")
     try:
         data = base64.b64decode(payload, validate=True)
@@ -858,7 +859,7 @@ def load_upload(name: str, contents: str, limit: int) -> Dataset:
     if len(data) > limit:
         raise DataError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is more than the upload limit of "
                         f"{limit // 1024 // 1024} MB")
-    return load_csv(data, name=name)
+    return load_csv(data, name=name, max_bytes=limit)
 
 
 def upload_refusal(message: str):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gzip
 import json
 
 import plotly.utils
@@ -250,6 +251,19 @@ def test_good_upload_is_stored_and_chosen(app, config, sample_csv):
 def test_upload_over_the_limit_is_refused_by_the_server_too(app, sample_csv):
     response = upload(app, "huge.csv", sample_csv.read_bytes() + b" " * 2**20)
     assert "more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])
+
+
+def test_a_gzip_upload_is_read_like_the_csv_inside_and_a_gzip_bomb_is_refused(app, config, sample_csv):
+    # The same reader as amc cluster: the upload limit (1 MB here) bounds the decompressed CSV too.
+    response = upload(app, "mine.csv.gz", gzip.compress(sample_csv.read_bytes()))
+    assert response[ids.DATASET_PICKER]["value"] == load_csv(sample_csv).fingerprint
+    assert "Loaded mine.csv.gz: " in text_of(response[ids.UPLOAD_ALERT]) and "651 of 651 rows kept" in text_of(response[ids.UPLOAD_ALERT])
+
+    bomb = gzip.compress(bytes(8 * 2**20))
+    assert len(bomb) < 2**20
+    response = upload(app, "bomb.csv.gz", bomb)
+    assert "bomb.csv.gz: is more than the limit of 1 MB once decompressed" in text_of(response[ids.UPLOAD_ALERT])
+    assert ids.DATASET_PICKER not in response
 
 
 def test_upload_the_browser_refused_is_explained(app):

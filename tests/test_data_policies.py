@@ -2,15 +2,19 @@
 changed, compressed, re-encoded, or not a CSV at all. Run in-process, as the installed command would."""
 from __future__ import annotations
 
+import gzip
+import html
 import json
 import math
 import warnings
+import zlib
 
 import pandas as pd
+import pytest
 from broken_sample import csv_of, sample_table, with_cells
 
 from analysis.cli import cluster_main
-from analysis.dataset import line_of, load_csv
+from analysis.dataset import DataError, line_of, load_csv
 from analysis.result import AUDIO_FEATURES
 
 
@@ -113,3 +117,89 @@ def test_unreadable_cells_in_more_than_1_percent_of_the_rows_refuse_the_file(cap
     assert refusal(capsys, path) == (
         "loud.csv: column energy has text 'loud' at lines 12, 13, 14, 15, 16 and 2 more "
         "(7 of 651 rows have text in a number column, more than the 1% that would be dropped)")
+
+
+def test_a_gzip_compressed_sample_is_read_as_the_csv_inside(capsys, sample_csv, tmp_path):
+    path = tmp_path / "songs.csv.gz"
+    path.write_bytes(gzip.compress(sample_csv.read_bytes()))
+
+    packed, plain = load_csv(path), load_csv(sample_csv)
+    result = summary(capsys, path)
+
+    assert packed.name == "songs.csv.gz" and packed.fingerprint == plain.fingerprint  # the same data, the same runs
+    assert packed.raw.equals(plain.raw) and packed.report.actions == plain.report.actions
+    assert result["data_report"]["rows_kept"] == 651
+    assert load_csv(gzip.compress(sample_csv.read_bytes()), name="upload").raw.equals(plain.raw)  # told by its bytes
+
+
+def gzip_bomb(expanded_bytes: int) -> bytes:
+    """Zeros that expand a thousandfold, compressed a megabyte at a time (never held whole)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip wrapper
+    zeros = bytes(2**20)
+    return b"".join([*(packer.compress(zeros) for _ in range(expanded_bytes // len(zeros))), packer.flush()])
+
+
+def test_a_gzip_bomb_is_refused_once_the_limit_is_decompressed(sample_csv, tmp_path):
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(gzip_bomb(64 * 2**20))
+    assert path.stat().st_size < 2**20
+
+    with pytest.raises(DataError) as refused:
+        load_csv(path, max_bytes=8 * 2**20)
+
+    assert str(refused.value) == "bomb.csv.gz: is more than the limit of 8 MB once decompressed"
+    with pytest.raises(DataError, match=r"^big.csv.gz: is more than the limit of 0.0954 MB once decompressed$"):
+        load_csv(gzip.compress(sample_csv.read_bytes()), name="big.csv.gz", max_bytes=100_000)
+    with pytest.raises(DataError, match=r"^plain.csv: is 0.1\d\d MB, more than the limit of 0.0954 MB$"):
+        load_csv(sample_csv.read_bytes(), name="plain.csv", max_bytes=100_000)
+
+
+def test_a_damaged_gzip_file_is_refused_with_one_line(capsys, sample_csv, tmp_path):
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(gzip.compress(sample_csv.read_bytes())[:5000])
+    assert refusal(capsys, path).startswith("cut.csv.gz: is a damaged gzip file (")
+
+
+def test_the_sample_saved_as_windows_1252_is_read_with_a_warning(capsys, sample_csv, tmp_path):
+    header, rows = sample_table(sample_csv)
+    western = [row for row in rows if _encodes_as_windows_1252(row)]
+    western[3][header.index("name_song")] = "Café Olé – déjà vu"
+    path = tmp_path / "excel.csv"
+    path.write_bytes(csv_of(header, western, encoding="cp1252"))
+
+    dataset = load_csv(path)
+    result = summary(capsys, path)
+
+    assert dataset.raw["name_song"].iloc[3] == "Café Olé – déjà vu"
+    assert dataset.report.rows_kept == len(western) > 400
+    lines_with_accents = [line_of(p) for p, row in enumerate(western) if not "".join(row).isascii()]
+    assert actions(result)["file"] == {
+        "column": "file", "problem": "has bytes that are not UTF-8", "count": len(lines_with_accents),
+        "policy": "read as Windows-1252, a guess: check the accented letters", "first_rows": lines_with_accents[:5]}
+    clustered = pd.read_csv(tmp_path / "out" / "clustered.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    assert clustered.loc[3, "name_song"] == "Café Olé – déjà vu"
+
+
+def _encodes_as_windows_1252(row: list[str]) -> bool:
+    try:
+        "".join(row).encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def test_an_html_page_is_named_as_such(capsys, sample_csv, tmp_path):
+    header, rows = sample_table(sample_csv)
+    cells = "".join(f"<tr>{''.join(f'<td>{html.escape(cell)}</td>' for cell in row)}</tr>\n" for row in rows[:20])
+    path = tmp_path / "songs.csv"  # a page saved from a browser under the name the user expected
+    path.write_text(f"<!DOCTYPE html>\n<html><head><title>Songs</title></head>\n<body><table>\n{cells}</table></body></html>\n",
+                    encoding="utf-8")
+    assert refusal(capsys, path) == "songs.csv: this is an HTML page, not CSV; save or export the table as CSV"
+
+
+def test_a_json_file_is_named_as_such(capsys, sample_csv, tmp_path):
+    header, rows = sample_table(sample_csv)
+    path = tmp_path / "songs.csv"
+    path.write_text(json.dumps([dict(zip(header, row)) for row in rows], indent=2, ensure_ascii=False), encoding="utf-8")
+    assert refusal(capsys, path) == (
+        "songs.csv: this is JSON, not CSV; convert it to CSV with the columns of the songs table")

@@ -372,11 +372,20 @@ def test_refuses_binary_bytes_naming_offset_and_line(tmp_path):
     assert refusal(tmp_path, content) == f"bad.csv: holds binary data (a NUL byte at byte offset {offset}, line 3), not CSV text"
 
 
-def test_refuses_non_utf8_bytes_naming_offset_and_line(tmp_path):
-    content = csv_bytes([song(1), song(2, name_song="Café")]).replace("é".encode(), b"\xe9")
-    offset = content.index(b"\xe9")
+@pytest.mark.parametrize(
+    "name_song, bad_byte",
+    [
+        ("Caf\x81", b"\x81"),  # no character in Windows-1252 either
+        ("Café\x07", b"\xe9"),  # Windows-1252 would read a control character
+        ("Ærø Café", b"\xe9"),  # UTF-8 with one damaged byte: Windows-1252 would garble the rest
+    ],
+)
+def test_refuses_bytes_neither_utf8_nor_windows_1252_naming_offset_and_line(tmp_path, name_song, bad_byte):
+    content = csv_bytes([song(1), song(2, name_song=name_song)]).replace("é".encode(), b"\xe9").replace(
+        "\x81".encode(), b"\x81")
+    offset = content.index(bad_byte)
     message = refusal(tmp_path, content)
-    assert message == f"bad.csv: is not UTF-8 text (byte 0xE9 at byte offset {offset}, line 3); save it as UTF-8 CSV"
+    assert message == f"bad.csv: is not UTF-8 text (byte 0x{bad_byte[0]:02X} at byte offset {offset}, line 3); save it as UTF-8 CSV"
 
 
 def test_refuses_utf16(tmp_path):
