@@ -2,12 +2,15 @@
 
 Everything is read as text first, so ``Dataset.raw`` keeps the input exactly as written (exports
 give it back untouched); the typed ``Dataset.frame`` is built from it. The input file is never
-modified.
+modified. A gzip-compressed file is read as the CSV inside it; ``max_bytes`` and ``max_rows`` apply
+to that CSV. Bytes that are not UTF-8 but read as Windows-1252 into printable text are read so,
+and the report says the encoding was guessed.
 
 Refused with a one-line ``DataError`` naming the file (and column and first lines where it applies):
-empty file, header only, wrong delimiter, missing required columns, duplicate column names, a row
-with the wrong number of fields, text in a numeric column, binary or non-UTF-8 bytes, more than
-``max_rows`` rows, or no row left after the policy below.
+empty file, header only, an HTML page or JSON, wrong delimiter, missing required columns, duplicate
+column names, a row with the wrong number of fields, text in numeric columns in more than 1% of the
+rows, binary bytes, bytes neither UTF-8 nor Windows-1252, a damaged gzip file, more than
+``max_bytes`` bytes or ``max_rows`` rows, or no row left after the policy below.
 
 Policy for everything else (each case found is listed in ``Dataset.report`` with its count and
 first line numbers):
@@ -15,6 +18,7 @@ first line numbers):
 ================================================  ==========================================
 found                                             done
 ================================================  ==========================================
+text in a numeric column, in at most 1% of rows   dropped the row
 missing or non-finite value in a numeric column   imputed the column median (categorical
                                                   columns: their most common value)
 tempo is 0 (tempo unknown)                        imputed the median of the non-zero tempos
@@ -36,11 +40,15 @@ from __future__ import annotations
 import ast
 import codecs
 import csv
+import dataclasses
+import gzip
 import hashlib
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -48,6 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from analysis.limits import CSV_MAX_BYTES, CSV_MAX_ROWS
 from analysis.result import (
     AUDIO_FEATURES,
     CATEGORICAL_NUMERIC,
@@ -68,6 +77,9 @@ PROBABILITY_COLUMNS: tuple[str, ...] = (
 NUMERIC_COLUMNS: tuple[str, ...] = AUDIO_FEATURES + CATEGORICAL_NUMERIC
 MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "none")
 FIRST_LINES_SHOWN = 5
+# Rows with text in a number column are dropped up to this share of the file: past it the file is
+# more likely in another layout than slipped, and the user should look at it.
+UNREADABLE_ROWS_DROPPED = 0.01
 # Years outside this range are typing slips, not release dates.
 YEAR_RANGE = (1800, 2100)
 # A genres cell longer than this is not a genre list; literal_eval on huge input can exhaust memory.
@@ -83,11 +95,23 @@ DATE_SHAPES = (
 )
 DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 FIRST_LINE_END = re.compile(rb"[\r\n]")
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a file that is not CSV at all starts with, told only when its header has no column we need.
+HTML_START = re.compile(r"\s*<(!doctype\s+html|html|head|body|!--)", re.IGNORECASE)
+JSON_START = re.compile(r"\s*[{\[]")
+OTHER_FORMAT_SNIFF_BYTES = 1024
+READ_CHUNK_BYTES = 1024 * 1024
 NOT_BLANK = re.compile(rb"\S")  # a search, not bytes.strip(), which copies the whole file
 
 
 class DataError(ValueError):
     """Input that cannot be used; the message is one line naming the file, column and first bad lines."""
+
+
+class _NotUtf8(DataError):
+    """Bytes that are not UTF-8: ``load_csv`` reads them as Windows-1252 when they can be, else refuses them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,18 +130,26 @@ def line_of(position: int) -> int:
     return position + 2
 
 
-def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int = 2_000_000) -> Dataset:
-    """Read, check and type a songs CSV. ``source`` is a path, or the file's bytes (an upload)."""
-    if isinstance(source, bytes):
-        data, name = source, name or "uploaded file"
-    else:
-        path = Path(source)
-        name = name or path.name
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise DataError(f"{name}: cannot be read ({error.strerror or error})") from None
-    header = _check_header(_first_line(data, name), name)
+def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int = CSV_MAX_ROWS,
+             max_bytes: int = CSV_MAX_BYTES) -> Dataset:
+    """Read, check and type a songs CSV. ``source`` is a path, or the file's bytes (an upload); either
+    may be gzip-compressed. ``max_bytes`` and ``max_rows`` bound the CSV itself, after decompression."""
+    name = name or ("uploaded file" if isinstance(source, bytes) else Path(source).name)
+    data = _csv_bytes(source, name, max_bytes)
+    fingerprint = hashlib.sha256(data).hexdigest()[:20]
+    try:
+        return _load(data, name, max_rows, fingerprint)
+    except _NotUtf8 as not_utf8:
+        text = _windows_1252_text(data)
+        if text is None:
+            raise DataError(str(not_utf8)) from None
+    dataset = _load(text.encode("utf-8"), name, max_rows, fingerprint)
+    report = dataclasses.replace(dataset.report, actions=(_guessed_encoding(data), *dataset.report.actions))
+    return dataclasses.replace(dataset, report=report)
+
+
+def _load(data: bytes, name: str, max_rows: int, fingerprint: str) -> Dataset:
+    header = _check_header(_first_line(data, name), name, data)
     data_lines = _line_count(data) - 1
     # Every row takes at least one line: a huge file is refused before it is parsed.
     if data_lines > max_rows:
@@ -128,8 +160,47 @@ def load_csv(source: str | Path | bytes, name: str | None = None, max_rows: int 
     lines = np.arange(len(raw)) + 2 if data_lines == len(raw) else _exact_record_lines(_decode(data, name), len(raw))
     frame, actions = _typed_frame(raw, name, lines)
     report = DataReport(source=name, rows_read=len(raw), rows_kept=len(frame), actions=tuple(actions))
-    fingerprint = hashlib.sha256(data).hexdigest()[:20]
     return Dataset(name=name, fingerprint=fingerprint, raw=raw, frame=frame, report=report)
+
+
+def _csv_bytes(source: str | Path | bytes, name: str, max_bytes: int) -> bytes:
+    """The CSV's bytes, decompressed when they are gzip (told by their first bytes, whatever the name)."""
+    if isinstance(source, bytes):
+        if source.startswith(GZIP_MAGIC):
+            return _capped_read(gzip.GzipFile(fileobj=io.BytesIO(source)), name, max_bytes)
+        if len(source) > max_bytes:
+            raise DataError(f"{name}: is {_megabytes(len(source))}, more than the limit of {_megabytes(max_bytes)}")
+        return source
+    try:
+        with Path(source).open("rb") as stream:
+            if stream.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
+                stream.seek(0)
+                return _capped_read(gzip.GzipFile(fileobj=stream), name, max_bytes)
+            stream.seek(0)
+            return _capped_read(stream, name, max_bytes)
+    except OSError as error:
+        raise DataError(f"{name}: cannot be read ({error.strerror or error})") from None
+
+
+def _capped_read(stream: BinaryIO, name: str, max_bytes: int) -> bytes:
+    """All of ``stream``, read a chunk at a time so that a file (or a gzip bomb) past ``max_bytes`` is
+    refused once that much has been read, never held whole."""
+    chunks, size = [], 0
+    try:
+        while chunk := stream.read(READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > max_bytes:
+                unpacked = " once decompressed" if isinstance(stream, gzip.GzipFile) else ""
+                raise DataError(f"{name}: is more than the limit of {_megabytes(max_bytes)}{unpacked}")
+            chunks.append(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise DataError(f"{name}: is a damaged gzip file ({error})") from None
+    return b"".join(chunks)
+
+
+def _megabytes(size: int) -> str:
+    megabytes = size / 2**20
+    return f"{megabytes:,.0f} MB" if megabytes >= 100 else f"{megabytes:.3g} MB"
 
 
 def _first_line(data: bytes, name: str) -> str:
@@ -155,19 +226,44 @@ def _decode(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         byte = data[error.start]
-        raise DataError(
+        raise _NotUtf8(
             f"{name}: is not UTF-8 text (byte 0x{byte:02X} at byte offset {error.start}, line {_line_at(data, error.start)}); "
             "save it as UTF-8 CSV"
         ) from None
     return text
 
 
+def _windows_1252_text(data: bytes) -> str | None:
+    """The text of bytes that read as Windows-1252 (Latin-1's superset, Excel's "CSV" on Western Windows)
+    into printable characters; None when they do not, or when they hold UTF-8 sequences too: a UTF-8
+    file with one damaged byte would have every other name garbled."""
+    if UTF8_SEQUENCE.search(data):
+        return None
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    return None if CONTROL_CHARACTER.search(text) else text
+
+
+def _guessed_encoding(data: bytes) -> DataAction:
+    """The report of a file read as Windows-1252: the lines that hold its non-ASCII bytes."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    line_starts = np.flatnonzero(codes == ord("\n"))
+    lines = np.unique(np.searchsorted(line_starts, np.flatnonzero(codes >= 0x80)) + 1)
+    return DataAction(column="file", problem="has bytes that are not UTF-8",
+                      policy="read as Windows-1252, a guess: check the accented letters",
+                      count=len(lines), first_rows=tuple(int(line) for line in lines[:FIRST_LINES_SHOWN]))
+
+
 def _line_at(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _check_header(first_line: str, name: str) -> list[str]:
+def _check_header(first_line: str, name: str, data: bytes) -> list[str]:
     header = [column.strip() for column in next(csv.reader([first_line]))]
+    if not _known_columns(header):
+        _refuse_other_formats(data, name)
     for delimiter, word in OTHER_DELIMITERS.items():
         other = next(csv.reader([first_line], delimiter=delimiter))
         if _known_columns(other) > _known_columns(header) or (len(header) == 1 and len(other) > 1):
@@ -179,6 +275,14 @@ def _check_header(first_line: str, name: str) -> list[str]:
     if missing:
         raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
     return header
+
+
+def _refuse_other_formats(data: bytes, name: str) -> None:
+    start = data[:OTHER_FORMAT_SNIFF_BYTES].decode("utf-8-sig", errors="replace")
+    if HTML_START.match(start):
+        raise DataError(f"{name}: this is an HTML page, not CSV; save or export the table as CSV")
+    if JSON_START.match(start):
+        raise DataError(f"{name}: this is JSON, not CSV; convert it to CSV with the columns of the songs table")
 
 
 def _known_columns(header: list[str]) -> int:
@@ -257,9 +361,11 @@ def _exact_record_lines(text: str, n_rows: int) -> np.ndarray:
 
 
 def _typed_frame(raw: pd.DataFrame, name: str, lines: np.ndarray) -> tuple[pd.DataFrame, list[DataAction]]:
-    numbers = {column: _numeric_column(raw[column], column, name, lines) for column in NUMERIC_COLUMNS}
+    numbers, text_cells = {}, {}
+    for column in NUMERIC_COLUMNS:
+        numbers[column], text_cells[column] = _numeric_column(raw[column], column)
     actions: list[DataAction] = []
-    keep = _rows_to_keep(numbers, actions, lines)
+    keep = ~_unreadable_rows(raw, text_cells, name, actions, lines) & _rows_to_keep(numbers, actions, lines)
     if not keep.any():
         raise DataError(f"{name}: no usable rows: every one of the {len(raw):,} rows was dropped ({_problems(actions)})")
     kept_lines = lines[keep]
@@ -277,25 +383,44 @@ def _typed_frame(raw: pd.DataFrame, name: str, lines: np.ndarray) -> tuple[pd.Da
     return frame, actions
 
 
-def _numeric_column(text: pd.Series, column: str, name: str, lines: np.ndarray) -> np.ndarray:
-    """Numbers of a column, NaN where the cell is blank or a missing-value marker. Text refuses the file."""
+def _numeric_column(text: pd.Series, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a column, NaN where the cell is blank, a missing-value marker or text; and where it is text."""
     cells = pa.array(text, type=pa.string())
     try:
-        return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), np.zeros(len(cells), dtype=bool)
     except pa.ArrowInvalid:
         pass  # blanks, markers, padding or text: the careful path below tells them apart
     stripped = pc.utf8_trim_whitespace(cells)
     missing = pc.is_in(pc.utf8_lower(stripped), value_set=pa.array(MISSING_MARKERS))
     candidates = pc.if_else(missing, pa.scalar(None, pa.string()), stripped)
     try:
-        return pc.cast(candidates, pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(candidates, pa.float64()).to_numpy(zero_copy_only=False), np.zeros(len(cells), dtype=bool)
     except pa.ArrowInvalid:
         values = pd.to_numeric(pd.Series(candidates.to_pylist(), dtype=object), errors="coerce").to_numpy(np.float64)
-    text_cells = np.isnan(values) & ~missing.to_numpy(zero_copy_only=False)
-    if text_cells.any():
-        first = text.iloc[int(np.flatnonzero(text_cells)[0])]
-        raise DataError(f"{name}: column {column} has text {_shown(first)} at {_lines_text(lines[text_cells])}")
-    return values
+    return values, np.isnan(values) & ~missing.to_numpy(zero_copy_only=False)
+
+
+def _unreadable_rows(raw: pd.DataFrame, text_cells: dict[str, np.ndarray], name: str, actions: list[DataAction],
+                     lines: np.ndarray) -> np.ndarray:
+    """Rows with text in a numeric column: dropped when they are at most ``UNREADABLE_ROWS_DROPPED`` of the
+    file (a few slips of the hand), else the file is refused naming the first such column and its lines."""
+    unreadable = np.logical_or.reduce(list(text_cells.values()))
+    if unreadable.sum() > UNREADABLE_ROWS_DROPPED * len(raw):
+        column, cells = next((column, cells) for column, cells in text_cells.items() if cells.any())
+        raise DataError(
+            f"{name}: column {column} has text {_first_text(raw, column, cells)} at {_lines_text(lines[cells])} "
+            f"({unreadable.sum():,} of {len(raw):,} rows have text in a number column, more than the "
+            f"{UNREADABLE_ROWS_DROPPED:.0%} that would be dropped)"
+        )
+    for column, cells in text_cells.items():
+        if cells.any():
+            problem = f"has text, not a number (first {_first_text(raw, column, cells)})"
+            _note(actions, column, problem, "dropped the row", cells, lines)
+    return unreadable
+
+
+def _first_text(raw: pd.DataFrame, column: str, cells: np.ndarray) -> str:
+    return _shown(raw[column].iloc[int(np.flatnonzero(cells)[0])])
 
 
 def _rows_to_keep(numbers: dict[str, np.ndarray], actions: list[DataAction], lines: np.ndarray) -> np.ndarray:

@@ -9,3 +9,8 @@ CLUSTER_NAME_MAX = 60  # characters; long enough for "Late-night acoustic covers
 PLAYLIST_MAX_SONGS = 100_000
 PLAYLIST_DEFAULT_SONGS = 50
 PLAYLIST_NAME_MAX = 120  # characters of a playlist's name, which also names its file
+
+# A songs CSV, counted after decompression: the full 96k-song file is 18.6 MB, so two million rows
+# of it are about 400 MB. Both bound what one file may cost the server, gzip bombs included.
+CSV_MAX_ROWS = 2_000_000
+CSV_MAX_BYTES = 512 * 1024 * 1024

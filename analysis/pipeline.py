@@ -1,13 +1,14 @@
 """The one way a dataset becomes a ``RunResult``: used alike by ``amc cluster``, the dashboard and the benchmark."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from analysis.dataset import Dataset
-from analysis.features import build_matrix
+from analysis.features import build_matrix, dropped_feature_actions, usable_features
 from analysis.profile import ProfileTables, build_models, pca_2d
 from analysis.result import ParameterError, ProgressCallback, RunParams, RunResult, run_id_for
 from analysis.sweep import run_sweep
@@ -18,7 +19,8 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
 
     ``progress(done, total, message)`` is called once per k and once more when profiling is done;
     raising ``RunCancelled`` from it stops the run. Same dataset, parameters and code give the same
-    labels and the same ``run_id``.
+    labels and the same ``run_id``. The run id is made from the parameters as asked; a chosen feature
+    that is constant is left out of the run (``transform.features``) and said so in the data report.
     """
     params = check_params(params, dataset)
     frame = dataset.frame
@@ -31,13 +33,13 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
     # What profiling needs that does not depend on k is built beside the sweep, on the cycles the
     # sweep leaves free; "profiles" then times only what waits for the fits.
     with ThreadPoolExecutor(1) as beside:
-        tables = beside.submit(ProfileTables.of, frame, params.features)
+        tables = beside.submit(ProfileTables.of, frame, transform.features)
         with _timed(timings, "sweep"):
             sweep = run_sweep(X, params, progress=lambda done, _, message: report(done, total, message))
         with _timed(timings, "profiles"):
             models = build_models(frame, X, sweep, tables.result())
     with _timed(timings, "pca"):
-        pca = pca_2d(X, params.features)
+        pca = pca_2d(X, transform.features)
     timings["total"] = sum(timings.values())
     report(total, total, f"profiled {len(models)} clusterings")
     return RunResult(
@@ -45,7 +47,9 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
         dataset_id=dataset.fingerprint,
         dataset_name=dataset.name,
         params=params,
-        data_report=dataset.report,
+        data_report=dataclasses.replace(
+            dataset.report, actions=dataset.report.actions + dropped_feature_actions(frame, params)
+        ),
         transform=transform,
         sweep=sweep.result,
         models=models,
@@ -56,12 +60,14 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
 
 
 def check_params(params: RunParams, dataset: Dataset) -> RunParams:
-    """``params`` validated for this dataset; a ``ParameterError`` about its size names the file."""
+    """``params`` validated for this dataset; a ``ParameterError`` about the data names the file."""
     params.validate()
-    try:
-        return params.validate(len(dataset.frame))
-    except ParameterError as error:  # the only check left is the data's size: say which data
+    try:  # the checks left are about the data: say which data
+        params.validate(len(dataset.frame))
+        usable_features(dataset.frame, params)
+    except ParameterError as error:
         raise ParameterError(f"{dataset.name}: {error}") from None
+    return params
 
 
 def _ignore_progress(done: int, total: int, message: str) -> None:

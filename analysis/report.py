@@ -53,7 +53,7 @@ def render_report(result: RunResult, dataset: Dataset, names: dict[int, str]) ->
                  plots(figures.sizes_figure(result, k, names))),
         _section("Feature distributions per cluster",
                  '<div class="grid">'
-                 + "".join(plots(figures.distribution_figure(result, frame, k, f, names)) for f in result.params.features)
+                 + "".join(plots(figures.distribution_figure(result, frame, k, f, names)) for f in result.transform.features)
                  + "</div>"),
         _breakdown_section(result, names),
         _settings_section(result),
@@ -125,7 +125,7 @@ def _overview(result: RunResult, names: dict[int, str]) -> str:
     created = datetime.datetime.fromtimestamp(result.created_at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _section(
         "Overview",
-        f"<p>{result.n_rows:,} songs clustered on {len(result.params.features)} features into "
+        f"<p>{result.n_rows:,} songs clustered on {len(result.transform.features)} features into "
         f"<strong>k = {k}</strong> clusters ({chosen_how}).</p>",
         f"<p><strong>Why k = {result.sweep.recommended_k} is recommended:</strong> {_text(result.sweep.reason)}</p>",
         f'<p class="note">run {_text(result.run_id)} · dataset {_text(result.dataset_id)} · made {created}</p>',
@@ -170,8 +170,8 @@ def _settings_section(result: RunResult) -> str:
         + (", ".join(params.clip_features) or "every feature")
     )
     settings = [
-        ["features", ", ".join(params.features)],
-        ["log1p", ", ".join(params.log_features) or "none"],
+        ["features", ", ".join(transform.features)],
+        ["log1p", ", ".join(transform.log_features) or "none"],
         ["clipping", clip],
         ["scaling", "standard (mean 0, standard deviation 1 per feature)"],
         ["k swept", f"{params.k_min}–{params.k_max}"],

@@ -157,7 +157,7 @@ class DataAction:
     problem: str  # e.g. "tempo is 0"
     policy: str  # "dropped the row" | "imputed the column median" | "kept, flagged" ...
     count: int
-    first_rows: tuple[int, ...]  # 1-based line numbers in the file (header is line 1)
+    first_rows: tuple[int, ...]  # 1-based line numbers in the file (header is line 1); none when every row is meant
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,11 @@ class DataReport:
     actions: tuple[DataAction, ...] = ()
 
     def lines(self) -> list[str]:
-        return [
-            f"{a.column}: {a.problem} in {a.count} row(s) (first at line {', '.join(map(str, a.first_rows))}): {a.policy}"
-            for a in self.actions
-        ]
+        return [f"{a.column}: {a.problem} in {a.count} row(s){_first_lines(a.first_rows)}: {a.policy}" for a in self.actions]
+
+
+def _first_lines(lines: tuple[int, ...]) -> str:
+    return f" (first at line {', '.join(map(str, lines))})" if lines else ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from dash.exceptions import PreventUpdate
 from analysis import figures
 from analysis.dataset import DataError, Dataset, load_csv
 from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
+from analysis.pipeline import check_params
 from analysis.result import AUDIO_FEATURES, HEAVY_TAILED, ParameterError, RunParams, RunResult, run_id_for
 from dashboard import ids
 from dashboard.auth import auth_settings, protect, session_owner, signed_in_user
@@ -327,7 +328,7 @@ def controls(shell: Shell, options: list[dict], default: str | None):
                             html.Span("choose a file", className="link-primary text-decoration-underline"),
                             html.Div(f"at most {limit_mb} MB", className="small text-muted"),
                         ]),
-                        accept=".csv,text/csv",
+                        accept=".csv,text/csv,.gz,application/gzip",
                         multiple=False,
                         className="amc-upload",
                     ),
@@ -499,8 +500,8 @@ def run_summary(shell: Shell, state: dict | None):
         clip = "{:g}–{:g} percentiles of ".format(*params.clip_percentiles)
         clip += ", ".join(params.clip_features) if params.clip_features else "every feature"
     facts = [
-        ("Features", ", ".join(params.features)),
-        ("log1p", ", ".join(params.log_features) or "none"),
+        ("Features", ", ".join(result.transform.features)),
+        ("log1p", ", ".join(result.transform.log_features) or "none"),
         ("Clip", clip),
         ("k range", f"{params.k_min}–{params.k_max} (seed {params.seed})"),
         ("Recommended", f"k = {result.sweep.recommended_k}: {result.sweep.reason}"),
@@ -762,7 +763,7 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
         return no_update, no_update, error_alert("choose a dataset first (or upload one).", "Nothing to run:")
     try:
         params = params_from_form(features, log_features, clip, clip_range, k_min, k_max, seed)
-        params.validate(n_rows=dataset.report.rows_kept)
+        check_params(params, dataset)
     except ParameterError as error:
         return no_update, no_update, error_alert(str(error), "Check the parameters:")
     run_id = run_id_for(dataset.fingerprint, params)
@@ -848,7 +849,8 @@ def remove_dataset(shell: Shell, confirmed, dataset_id: str | None):
 
 
 def load_upload(name: str, contents: str, limit: int) -> Dataset:
-    """The server's own checks: the browser's size check can be bypassed."""
+    """The server's own checks: the browser's size check can be bypassed. The limit bounds what was sent
+    and, through ``load_csv`` as for ``amc cluster``, the CSV once decompressed."""
     _, _, payload = contents.partition(",")
     try:
         data = base64.b64decode(payload, validate=True)
@@ -857,7 +859,7 @@ def load_upload(name: str, contents: str, limit: int) -> Dataset:
     if len(data) > limit:
         raise DataError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is more than the upload limit of "
                         f"{limit // 1024 // 1024} MB")
-    return load_csv(data, name=name)
+    return load_csv(data, name=name, max_bytes=limit)
 
 
 def upload_refusal(message: str):

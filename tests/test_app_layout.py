@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gzip
 import json
 
 import plotly.utils
 import pytest
+from broken_sample import with_cells
 from dash_client import CallbackSkipped, dash_call
 from panel_calls import draw_panel
 from synthetic_run import synthetic_frame, synthetic_run
 
 from analysis.dataset import load_csv
+from analysis.pipeline import run_analysis
 from analysis.result import ParameterError, RunParams, run_id_for
 from dashboard import ids
 from dashboard.app import FORM_PARTS, card_id, create_app, params_from_form
@@ -250,6 +253,19 @@ def test_upload_over_the_limit_is_refused_by_the_server_too(app, sample_csv):
     assert "more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])
 
 
+def test_a_gzip_upload_is_read_like_the_csv_inside_and_a_gzip_bomb_is_refused(app, config, sample_csv):
+    # The same reader as amc cluster: the upload limit (1 MB here) bounds the decompressed CSV too.
+    response = upload(app, "mine.csv.gz", gzip.compress(sample_csv.read_bytes()))
+    assert response[ids.DATASET_PICKER]["value"] == load_csv(sample_csv).fingerprint
+    assert "Loaded mine.csv.gz: " in text_of(response[ids.UPLOAD_ALERT]) and "651 of 651 rows kept" in text_of(response[ids.UPLOAD_ALERT])
+
+    bomb = gzip.compress(bytes(8 * 2**20))
+    assert len(bomb) < 2**20
+    response = upload(app, "bomb.csv.gz", bomb)
+    assert "bomb.csv.gz: is more than the limit of 1 MB once decompressed" in text_of(response[ids.UPLOAD_ALERT])
+    assert ids.DATASET_PICKER not in response
+
+
 def test_upload_the_browser_refused_is_explained(app):
     values = {f"{ids.UPLOAD_REFUSED}.data": {"filename": "big.csv", "bytes": 5 * 2**20, "at": 1}}
     response = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_REFUSED}.data", values)
@@ -265,16 +281,33 @@ def test_the_browser_drops_the_files_bytes_once_the_upload_is_handled(app, sampl
         dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", {})
 
 
-def test_a_runs_parameters_are_shown_with_its_results(app, config, demo_id):
-    params = RunParams(features=("energy", "tempo"), log_features=(), clip_percentiles=(1.0, 99.0), k_min=2, k_max=3)
-    run = stored_run(config, demo_id, params)
-    state = {"dataset_id": demo_id, "run_id": run.run_id, "k": 3, "names_version": 0}
+def test_a_runs_parameters_are_shown_with_its_results(app, config, sample_csv):
+    # A real run on the sample whose energy is 0.5 everywhere: the features listed are the ones used.
+    dataset = load_csv(with_cells(sample_csv, "energy", "0.5"), name="flat-energy.csv")
+    params = RunParams(features=("energy", "tempo", "valence"), log_features=(), clip_percentiles=(1.0, 99.0),
+                       k_min=2, k_max=3)
+    run = run_analysis(dataset, params)
+    ResultsStore.open(config.store_dir).put_run(run)
+    state = {"dataset_id": run.dataset_id, "run_id": run.run_id, "k": 3, "names_version": 0}
 
     response = dash_call(app, f"{ids.RUN_SUMMARY}.children", f"{ids.RUN_STATE}.data", {f"{ids.RUN_STATE}.data": state})
 
     summary = text_of(response[ids.RUN_SUMMARY])
-    for fact in ("energy, tempo", "1–99 percentiles of every feature", "2–3 (seed 42)", "k = 3", run.run_id):
+    for fact in ("tempo, valence", "1–99 percentiles of every feature", "2–3 (seed 42)", "k = 3", run.run_id,
+                 "energy: is the same value (0.5) in 651 row(s): dropped from the features"):
         assert fact in summary
+    assert "energy, tempo" not in summary
+
+
+def test_a_run_on_features_that_are_all_constant_is_refused_at_once(app, sample_csv):
+    flat = with_cells(sample_csv, "tempo", "120")
+    dataset_id = load_csv(flat).fingerprint
+    assert "Loaded flat.csv" in text_of(upload(app, "flat.csv", flat)[ids.UPLOAD_ALERT])
+
+    response = run_button(app, dataset_id, **{ids.FEATURES: ["tempo"], ids.LOG_FEATURES: []})
+
+    assert ids.RUN_REQUEST not in response
+    assert "flat.csv: every chosen feature has one value in every row (tempo = 120)" in text_of(response[ids.JOB_ALERT])
 
 
 def test_an_upload_can_be_removed_and_the_demo_cannot(app, config, sample_csv, demo_id):

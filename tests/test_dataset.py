@@ -155,7 +155,7 @@ def test_line_numbers_stay_right_after_blank_lines_and_multi_line_fields(tmp_pat
     content = csv_bytes([song(1, name_song="Two\nLines"), song(2)]) + b"\r\n" + body([song(3, tempo="fast")])
     message = refusal(tmp_path, content)
     # header 1, the two-line song 2-3, song 2 on 4, a blank line 5, the bad song on 6
-    assert message == "bad.csv: column tempo has text 'fast' at line 6"
+    assert message.startswith("bad.csv: column tempo has text 'fast' at line 6 (")
 
 
 @pytest.mark.parametrize(
@@ -345,13 +345,15 @@ def test_refuses_duplicate_column_names(tmp_path):
 def test_refuses_text_in_a_numeric_column_naming_column_value_and_lines(tmp_path):
     rows = [song(1), song(2), song(3, tempo="fast"), song(4), song(5), song(6), song(7, tempo="slow")]
     content = csv_bytes(rows)
-    assert refusal(tmp_path, content) == "bad.csv: column tempo has text 'fast' at lines 4, 8"
+    assert refusal(tmp_path, content) == (
+        "bad.csv: column tempo has text 'fast' at lines 4, 8 "
+        "(2 of 7 rows have text in a number column, more than the 1% that would be dropped)")
 
 
 def test_text_refusal_cuts_the_list_of_lines(tmp_path):
     rows = [song(i, popularity_songs="n/a!") for i in range(8)]
     message = refusal(tmp_path, csv_bytes(rows))
-    assert message == "bad.csv: column popularity_songs has text 'n/a!' at lines 2, 3, 4, 5, 6 and 3 more"
+    assert message.startswith("bad.csv: column popularity_songs has text 'n/a!' at lines 2, 3, 4, 5, 6 and 3 more (")
 
 
 def test_refuses_a_row_with_the_wrong_number_of_fields(tmp_path):
@@ -370,11 +372,20 @@ def test_refuses_binary_bytes_naming_offset_and_line(tmp_path):
     assert refusal(tmp_path, content) == f"bad.csv: holds binary data (a NUL byte at byte offset {offset}, line 3), not CSV text"
 
 
-def test_refuses_non_utf8_bytes_naming_offset_and_line(tmp_path):
-    content = csv_bytes([song(1), song(2, name_song="Café")]).replace("é".encode(), b"\xe9")
-    offset = content.index(b"\xe9")
+@pytest.mark.parametrize(
+    "name_song, bad_byte",
+    [
+        ("Caf\x81", b"\x81"),  # no character in Windows-1252 either
+        ("Café\x07", b"\xe9"),  # Windows-1252 would read a control character
+        ("Ærø Café", b"\xe9"),  # UTF-8 with one damaged byte: Windows-1252 would garble the rest
+    ],
+)
+def test_refuses_bytes_neither_utf8_nor_windows_1252_naming_offset_and_line(tmp_path, name_song, bad_byte):
+    content = csv_bytes([song(1), song(2, name_song=name_song)]).replace("é".encode(), b"\xe9").replace(
+        "\x81".encode(), b"\x81")
+    offset = content.index(bad_byte)
     message = refusal(tmp_path, content)
-    assert message == f"bad.csv: is not UTF-8 text (byte 0xE9 at byte offset {offset}, line 3); save it as UTF-8 CSV"
+    assert message == f"bad.csv: is not UTF-8 text (byte 0x{bad_byte[0]:02X} at byte offset {offset}, line 3); save it as UTF-8 CSV"
 
 
 def test_refuses_utf16(tmp_path):

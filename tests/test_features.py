@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.features import build_matrix
+from analysis.features import build_matrix, constant_features, dropped_feature_actions
 from analysis.result import AUDIO_FEATURES, ParameterError, RunParams
 
 
@@ -101,8 +101,31 @@ def test_missing_values_in_a_feature_are_refused_by_name(frame):
         build_matrix(frame, RunParams())
 
 
-def test_a_constant_feature_scales_to_zeros_instead_of_nan(frame):
+def test_a_constant_feature_is_left_out_of_the_matrix_and_the_record(frame):
     frame["tempo"] = 120.0
-    X, _ = build_matrix(frame, RunParams())
-    assert np.isfinite(X).all()
-    assert (X[:, AUDIO_FEATURES.index("tempo")] == 0).all()
+    frame["followers"] = 5.0  # among the default log1p features
+    params = RunParams(clip_percentiles=(1, 99), clip_features=("tempo", "energy"))
+
+    X, record = build_matrix(frame, params)
+
+    used = tuple(f for f in AUDIO_FEATURES if f not in ("tempo", "followers"))
+    assert record.features == used and X.shape == (len(frame), len(used))
+    assert record.log_features == ("duration_ms",) and list(record.clip_bounds) == ["energy"]
+    assert np.isfinite(X).all() and np.allclose(X.std(axis=0), 1, atol=1e-4)
+    assert constant_features(frame, params.features) == {"tempo": 120.0, "followers": 5.0}
+    assert [(a.column, a.problem, a.count, a.first_rows) for a in dropped_feature_actions(frame, params)] == [
+        ("tempo", "is the same value (120)", len(frame), ()), ("followers", "is the same value (5)", len(frame), ())]
+
+
+def test_every_chosen_feature_constant_is_refused_naming_them(frame):
+    frame["energy"], frame["tempo"] = 0.5, 120.0
+    with pytest.raises(ParameterError, match=r"^every chosen feature has one value in every row \(energy = 0.5, tempo = 120\)"):
+        build_matrix(frame, RunParams(features=("energy", "tempo")))
+
+
+def test_a_constant_clipped_away_is_scaled_to_zeros_instead_of_nan(frame):
+    # Not constant in the data, so kept; constant once clipped, so scaled by 1 rather than by ~0.
+    frame["liveness"] = np.where(np.arange(len(frame)) < 2, 0.9, 0.1)
+    X, record = build_matrix(frame, RunParams(clip_percentiles=(1, 99), clip_features=("liveness",)))
+    assert "liveness" in record.features
+    assert np.isfinite(X).all() and (X[:, record.features.index("liveness")] == 0).all()

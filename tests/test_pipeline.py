@@ -1,12 +1,15 @@
 """The whole analysis on the real 651-song sample: every k profiled, spoken word found, reproducible."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from broken_sample import with_cells
 
 from analysis.dataset import load_csv
 from analysis.pipeline import run_analysis
-from analysis.result import AUDIO_FEATURES, ParameterError, RunCancelled, RunParams, run_id_for
+from analysis.result import AUDIO_FEATURES, DataAction, ParameterError, RunCancelled, RunParams, run_id_for
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +93,28 @@ def test_fewer_rows_than_k_max_plus_one_is_refused(sample_csv):
     small = load_csv(b"".join(lines[:9]), name="small.csv")
     with pytest.raises(ParameterError, match="small.csv: the data has 8 usable rows"):
         run_analysis(small, RunParams())
+
+
+def test_a_constant_feature_is_dropped_from_every_part_of_the_run_without_a_warning(sample_csv):
+    flat = load_csv(with_cells(sample_csv, "energy", "0.5"), name="flat-energy.csv")
+    params = RunParams(k_max=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarnings included, in the sweep's threads too
+        result = run_analysis(flat, params)
+
+    used = tuple(f for f in AUDIO_FEATURES if f != "energy")
+    assert result.params == params and result.run_id == run_id_for(flat.fingerprint, params)  # the run as asked
+    assert result.transform.features == used and len(result.transform.scaler_mean) == len(used)
+    assert list(result.pca.loadings.index) == list(used) and 0 < sum(result.pca.explained_variance_ratio) <= 1
+    for model in result.models.values():
+        assert list(model.zscores.columns) == list(used) and list(model.means_raw.columns) == list(used)
+        assert model.centroids.shape == (model.k, len(used)) and (model.sizes > 0).all()
+    assert result.data_report.actions[-1] == DataAction(
+        "energy", "is the same value (0.5)", "dropped from the features: it cannot tell songs apart", 651, ())
+    assert flat.report.actions == result.data_report.actions[:-1]  # the loader's own report is left as it was
+
+
+def test_every_chosen_feature_constant_is_refused_naming_the_file(sample_csv):
+    flat = load_csv(with_cells(sample_csv, "tempo", "120"), name="flat-tempo.csv")
+    with pytest.raises(ParameterError, match=r"^flat-tempo.csv: every chosen feature has one value in every row \(tempo = 120\)"):
+        run_analysis(flat, RunParams(features=("tempo",), k_max=4))
