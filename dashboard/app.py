@@ -111,7 +111,7 @@ class Shell:
 
 def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     """Raises ConfigError (bad login settings), DataError (bad start-up file) or StoreUnavailable."""
-    login = auth_settings(config.users_file, config.users, config.trusted_user_header)
+    login = auth_settings(config.users_file, config.users, config.trusted_user_header, config.trusted_proxies)
     store = ResultsStore.from_config(config)
     jobs = RunJobs(config, store)
     app = dash.Dash(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from functools import partial
@@ -38,17 +39,22 @@ class AuthError(ConfigError):
     """A users list or setting the server cannot use; the message names the source and line."""
 
 
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+
+
 @dataclass(frozen=True)
 class AuthSettings:
     users: dict[str, str]  # user -> password or password hash; empty when basic auth is off
     trusted_header: str | None = None
+    trusted_proxies: tuple[str, ...] = LOOPBACK_NETWORKS  # where the trusted header may come from
 
     @property
     def enabled(self) -> bool:
         return bool(self.users) or self.trusted_header is not None
 
 
-def auth_settings(users_file: Path | None, users_text: str | None, trusted_header: str | None) -> AuthSettings:
+def auth_settings(users_file: Path | None, users_text: str | None, trusted_header: str | None,
+                  trusted_proxies: tuple[str, ...] | None = None) -> AuthSettings:
     users: dict[str, str] = {}
     if users_file is not None:
         try:
@@ -63,7 +69,7 @@ def auth_settings(users_file: Path | None, users_text: str | None, trusted_heade
     header = (trusted_header or "").strip() or None
     if users and header:
         raise AuthError("set either AMC_USERS/AMC_USERS_FILE or AMC_TRUSTED_USER_HEADER, not both")
-    return AuthSettings(users, header)
+    return AuthSettings(users, header, trusted_proxies or LOOPBACK_NETWORKS)
 
 
 def parse_users(entries: list[str], source: str) -> dict[str, str]:
@@ -84,7 +90,7 @@ def protect(app: dash.Dash, settings: AuthSettings) -> "PasswordGate | TrustedHe
     if settings.users:
         return PasswordGate(app, settings.users)
     if settings.trusted_header:
-        return TrustedHeaderGate(app, settings.trusted_header)
+        return TrustedHeaderGate(app, settings.trusted_header, settings.trusted_proxies)
     return None
 
 
@@ -102,12 +108,13 @@ class PasswordGate(BasicAuth):
 
 
 class TrustedHeaderGate(Auth):
-    """Trusts the user name a reverse proxy sets; only safe when nothing but the proxy can reach the server."""
+    """Trusts the user name a reverse proxy sets, from the proxy's addresses only (AMC_TRUSTED_PROXIES, by
+    default loopback): anyone else who reaches the port could set the header too."""
 
-    def __init__(self, app: dash.Dash, header: str) -> None:
+    def __init__(self, app: dash.Dash, header: str, proxies: tuple[str, ...]) -> None:
         self.header = header
         super().__init__(app)
-        app.server.config[SIGN_IN_KEY] = ("header", header)
+        app.server.config[SIGN_IN_KEY] = ("header", (header, tuple(ipaddress.ip_network(p) for p in proxies)))
 
     def is_authorized(self) -> bool:
         return flask.request.path in OPEN_PATHS or self.signed_in()
@@ -131,8 +138,11 @@ def password_matches(users: dict[str, str], user: str, password: str) -> bool:
 
 def signed_in_user() -> str | None:
     """The name the request signs in with while a gate is on (the gate has checked it before any view runs)."""
-    kind, header = flask.current_app.config.get(SIGN_IN_KEY, (None, None))
+    kind, detail = flask.current_app.config.get(SIGN_IN_KEY, (None, None))
     if kind == "header":
+        header, proxies = detail
+        if not _from_one_of(flask.request.remote_addr, proxies):
+            return None  # the header from anyone but the proxy names nobody
         return flask.request.headers.get(header, "").strip() or None
     if kind == "basic":
         return _basic_user(flask.request.headers.get("Authorization", ""))
@@ -147,6 +157,14 @@ def session_owner() -> str:
     if SESSION_KEY not in flask.session:
         flask.session[SESSION_KEY] = secrets.token_hex(16)
     return f"session:{flask.session[SESSION_KEY]}"
+
+
+def _from_one_of(address: str | None, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def _basic_user(header: str) -> str | None:

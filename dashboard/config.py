@@ -1,6 +1,7 @@
 """Server settings, read once from environment variables (every server process reads the same)."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,9 @@ class Config:
     users_file: Path | None = None  # `user:password` lines for HTTP basic auth
     users: str | None = field(default=None, repr=False)  # the same pairs, comma-separated
     trusted_user_header: str | None = None  # a reverse proxy's header naming the signed-in user
+    # Addresses the header is taken from (AMC_TRUSTED_PROXIES, comma-separated addresses or networks);
+    # None: not set, which means loopback only.
+    trusted_proxies: tuple[str, ...] | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -51,6 +55,7 @@ class Config:
             users_file=Path(env["AMC_USERS_FILE"]).resolve() if env.get("AMC_USERS_FILE") else None,
             users=env.get("AMC_USERS") or None,
             trusted_user_header=env.get("AMC_TRUSTED_USER_HEADER") or None,
+            trusted_proxies=_networks(env.get("AMC_TRUSTED_PROXIES")),
         )
         return replace(config, **overrides)
 
@@ -66,3 +71,16 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name}={text!r} must be at least 1")
     return value
+
+
+def _networks(text: str | None) -> tuple[str, ...] | None:
+    """AMC_TRUSTED_PROXIES as normalised networks ("10.0.0.5" is 10.0.0.5/32); None when it is not set."""
+    if text is None or not text.strip():
+        return None
+    networks = []
+    for part in (part.strip() for part in text.split(",")):
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(f"AMC_TRUSTED_PROXIES: {part!r} is not an IP address or network") from None
+    return tuple(networks)

@@ -51,6 +51,7 @@ def serve_main(argv: list[str]) -> int:
     try:
         overrides = {"data_path": args.data.resolve()} if args.data else {}
         config = Config.from_env(**overrides)
+        _check_trusted_header(config, args.host)
         app = _create(config)  # in production too: a bad setting stops here with one line, not in every worker
     except (ConfigError, DataError, StoreUnavailable) as error:
         print(f"amc serve: {error}", file=sys.stderr)
@@ -76,6 +77,13 @@ def _check_arguments(args: argparse.Namespace) -> str | None:
         # Werkzeug's debugger runs code typed into the browser: never offer it beyond this machine.
         return f"--debug serves on loopback only ({', '.join(LOOPBACK_HOSTS)}), not on {args.host}"
     return None
+
+
+def _check_trusted_header(config: Config, host: str) -> None:
+    """Header sign-in on an address others can reach takes the header only from named proxies."""
+    if config.trusted_user_header and host not in LOOPBACK_HOSTS and config.trusted_proxies is None:
+        raise ConfigError(f"AMC_TRUSTED_USER_HEADER on {host}: set AMC_TRUSTED_PROXIES to the reverse proxy's "
+                          "address, or anyone who reaches the port could sign in as anyone by sending the header")
 
 
 def wsgi_server() -> flask.Flask:

@@ -113,6 +113,21 @@ def test_a_trusted_header_from_the_proxy_signs_in():
     assert client.get("/", headers={"X-Forwarded-User": "  "}).status_code == 401
 
 
+def test_the_trusted_header_from_anyone_but_the_proxy_is_refused():
+    app = tiny_app()
+    protect(app, auth_settings(None, None, "X-Forwarded-User", ("10.0.0.5/32",)))
+    from_proxy = app.server.test_client()
+    from_proxy.environ_base["REMOTE_ADDR"] = "10.0.0.5"
+    elsewhere = app.server.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+
+    assert set(every_route(from_proxy, {"X-Forwarded-User": "alice"}).values()) == {200}
+    assert every_route(elsewhere, {"X-Forwarded-User": "mallory"}) == dict.fromkeys(
+        ("page", "layout", "callback", "download"), 401)
+    # Loopback is trusted only while no proxy is named.
+    assert every_route(app.server.test_client(), {"X-Forwarded-User": "mallory"})["layout"] == 401
+
+
 def test_without_login_each_browser_session_is_its_own_owner():
     app = tiny_app()
     first, second = app.server.test_client(), app.server.test_client()
