@@ -35,6 +35,7 @@ from dashboard import ids
 from dashboard.auth import auth_settings, protect, session_owner, signed_in_user
 from dashboard.config import Config
 from dashboard.exports import DATASET_ROUTE, register_dataset_export
+from dashboard.guard import LoginThrottle, callback_body_limit, check_callback_shape
 from dashboard.health import add_health_route
 from dashboard.host import (
     Panel,
@@ -129,7 +130,8 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     server.config["MAX_CONTENT_LENGTH"] = math.ceil(config.max_upload_bytes * 4 / 3) + UPLOAD_ENVELOPE_BYTES
     # One key for every worker and server: sessions and background-job handles must verify anywhere.
     server.secret_key = config.secret_key or store.secret_key()
-    gate = protect(app, login)
+    gate = protect(app, login, LoginThrottle(store.backend))
+    _check_callbacks_early(server, gate is not None)
     add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None)
     _serve_bootstrap(server)
     server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
@@ -172,6 +174,15 @@ def _ship_assets(app: dash.Dash, host: PanelHost, panel: Panel) -> None:
         host.route(route, partial(flask.send_file, path, max_age=ASSET_CACHE_SECONDS))
         # The content's hash in the link: a new version is never taken from a browser's cache.
         loaded_by.append(host.href(route, v=hashlib.sha256(path.read_bytes()).hexdigest()[:12]))
+
+
+def _check_callbacks_early(server: flask.Flask, gated: bool) -> None:
+    """A callback's size and shape are checked right after the login (the first check when there is one)
+    and before anything else, dash-auth's check among them, which indexes the body unguarded."""
+    upload = (f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data")
+    checks = server.before_request_funcs.setdefault(None, [])
+    at = 1 if gated else 0
+    checks[at:at] = [callback_body_limit(upload), check_callback_shape]
 
 
 def _store_unavailable_answer(error: StoreUnavailable) -> flask.Response:

@@ -13,25 +13,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import dash
 import flask
 from dash_auth import BasicAuth
 from dash_auth.auth import Auth
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard.config import ConfigError
+from dashboard.guard import LoginThrottle
 
 HEALTH_ROUTE = "/health"
 OPEN_PATHS = frozenset({HEALTH_ROUTE})
 HASH_PREFIXES = ("scrypt:", "pbkdf2:")
 SESSION_KEY = "amc_session"
+VERIFIED_KEY = "amc_verified"  # the session's proof that its Authorization header was verified
 SIGN_IN_KEY = "AMC_SIGN_IN"  # Flask config: ("basic", None) or ("header", its name) while a gate is on
 
 
@@ -85,26 +88,73 @@ def parse_users(entries: list[str], source: str) -> dict[str, str]:
     return users
 
 
-def protect(app: dash.Dash, settings: AuthSettings) -> "PasswordGate | TrustedHeaderGate | None":
+def protect(app: dash.Dash, settings: AuthSettings, throttle: LoginThrottle | None = None
+            ) -> "PasswordGate | TrustedHeaderGate | None":
     """Put the configured gate in front of every route of ``app``; None when login is off."""
     if settings.users:
-        return PasswordGate(app, settings.users)
-    if settings.trusted_header:
-        return TrustedHeaderGate(app, settings.trusted_header, settings.trusted_proxies)
-    return None
+        gate = PasswordGate(app, settings.users, throttle)
+    elif settings.trusted_header:
+        gate = TrustedHeaderGate(app, settings.trusted_header, settings.trusted_proxies)
+    else:
+        return None
+    _check_first(app, gate)
+    return gate
+
+
+def _check_first(app: dash.Dash, gate) -> None:
+    """The gate answers before any other handler, from the request's headers alone: dash-auth's own check
+    reads a callback's whole JSON body first, which let anyone make the server take in 40 MB unsigned."""
+
+    def refuse_the_unsigned():
+        return None if gate.is_authorized() else gate.login_request()
+
+    app.server.before_request_funcs.setdefault(None, []).insert(0, refuse_the_unsigned)
 
 
 class PasswordGate(BasicAuth):
-    def __init__(self, app: dash.Dash, users: dict[str, str]) -> None:
+    """HTTP basic auth whose password is verified once per browser session (a signed cookie holds the
+    proof), with failed sign-ins throttled per address and per user."""
+
+    def __init__(self, app: dash.Dash, users: dict[str, str], throttle: LoginThrottle | None) -> None:
         super().__init__(app, auth_func=partial(password_matches, dict(users)))
+        self.throttle = throttle
         app.server.config[SIGN_IN_KEY] = ("basic", None)
 
     def is_authorized(self) -> bool:
         return flask.request.path in OPEN_PATHS or self.signed_in()
 
     def signed_in(self) -> bool:
+        if "amc_signed_in" not in flask.g:  # asked several times a request: verified, or counted, once
+            flask.g.amc_signed_in = self._verify()
+        return flask.g.amc_signed_in
+
+    def _verify(self) -> bool:
+        header = flask.request.headers.get("Authorization", "")
+        user = _basic_user(header)
         # dash-auth indexes and decodes the header unguarded: a malformed one would be a server error.
-        return signed_in_user() is not None and super().is_authorized()
+        if user is None:
+            return False
+        proof = hmac.new(flask.current_app.secret_key.encode(), header.encode(), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(flask.session.get(VERIFIED_KEY, ""), proof):
+            return True
+        address = flask.request.remote_addr or ""
+        wait = self.throttle.retry_after(address, user) if self.throttle else None
+        if wait is not None:
+            flask.g.amc_retry_after = wait
+            return False
+        if not super().is_authorized():
+            if self.throttle:
+                self.throttle.failed(address, user)
+            return False
+        flask.session[VERIFIED_KEY] = proof
+        return True
+
+    def login_request(self) -> flask.Response:
+        wait = flask.g.get("amc_retry_after")
+        if wait is None:
+            return super().login_request()
+        return flask.Response(f"Too many failed sign-ins: try again in {wait} s.\n", status=429,
+                              mimetype="text/plain", headers={"Retry-After": str(wait)})
 
 
 class TrustedHeaderGate(Auth):
@@ -130,10 +180,25 @@ class TrustedHeaderGate(Auth):
 def password_matches(users: dict[str, str], user: str, password: str) -> bool:
     stored = users.get(user)
     if stored is None:
+        # As long as a known user's check: the time taken must not tell which names exist.
+        stored = _stand_in(next((p for p in users.values() if p.startswith(HASH_PREFIXES)), ""))
+        _check(stored, password)
         return False
+    return _check(stored, password)
+
+
+def _check(stored: str, password: str) -> bool:
     if stored.startswith(HASH_PREFIXES):
         return check_password_hash(stored, password)
     return hmac.compare_digest(stored.encode("utf-8"), password.encode("utf-8"))
+
+
+@cache
+def _stand_in(hashed: str) -> str:
+    """A hash made the way ``hashed`` was (the same method and cost), of a password nobody has."""
+    if not hashed:
+        return secrets.token_hex(16)
+    return generate_password_hash(secrets.token_hex(16), method=hashed.split("$", 1)[0])
 
 
 def signed_in_user() -> str | None:
