@@ -101,6 +101,7 @@ class Shell:
     panels: tuple[Panel, ...]
     offered: dict[str, str]  # dataset id -> how the picker introduces it ("Demo", "Start-up file")
     chosen: str | None  # the dataset the picker starts with
+    offered_songs: dict[str, Dataset] = field(default_factory=dict)  # put back into a store that lost them
     host: PanelHost | None = None  # the shell's own routes
     drawn: Memo = field(default_factory=lambda: Memo(DRAWN_KEPT))  # panel draw key -> components
 
@@ -203,24 +204,29 @@ def report_error(error: Exception) -> None:
     dash.set_props(ids.JOB_ALERT, {"children": error_alert(message, "Sorry:")})
 
 
-def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str], str | None]:
-    """Put the demo and the start-up file in the store and say which is chosen first (the start-up file).
+def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str], str | None, dict[str, Dataset]]:
+    """Put the demo and the start-up file in the store; how the picker names them, which it starts with
+    (the start-up file), and their songs.
 
     A bad start-up file stops the server with the loader's message (DataError).
     """
-    offered, chosen = {}, None
+    offered, chosen, songs = {}, None, {}
     if DEMO_CSV.exists():
+        demo = load_csv(DEMO_CSV)
+        songs[demo.fingerprint] = demo
         try:
-            chosen = store.put_dataset(load_csv(DEMO_CSV))
+            chosen = store.put_dataset(demo)
             offered[chosen] = DEMO_LABEL
         except StoreUnavailable as error:  # a full store still serves what it holds
             log.error("the demo data is not offered: %s", error)
     else:
         log.warning("bundled demo data missing: %s", DEMO_CSV)
     if config.data_path is not None:
-        chosen = store.put_dataset(load_csv(config.data_path))
+        start_up = load_csv(config.data_path)
+        songs[start_up.fingerprint] = start_up
+        chosen = store.put_dataset(start_up)
         offered.setdefault(chosen, START_UP_LABEL)  # `--data` given the demo file: it stays "Demo"
-    return offered, chosen
+    return offered, chosen, songs
 
 
 def _prepare_figures(store: ResultsStore, dataset_ids: tuple[str, ...]) -> None:
@@ -396,6 +402,7 @@ def _number(label: str, component_id: str, value: int, low: int, high: int):
 
 
 def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
+    _offer_again(shell)
     infos = shell.store.list_datasets()
     first = sorted(infos, key=lambda info: (info.dataset_id not in shell.offered, info.added_at))
     options = [
@@ -404,6 +411,15 @@ def dataset_options(shell: Shell) -> tuple[list[dict], str | None]:
         for info in first
     ]
     return options, shell.chosen or (options[0]["value"] if options else None)
+
+
+def _offer_again(shell: Shell) -> None:
+    """The demo and start-up files go back into a store that lost them (a Redis restarted empty): a new page
+    offers them at once, without waiting for a server restart."""
+    for dataset_id in shell.offered:
+        with contextlib.suppress(StoreUnavailable):  # a full store: the page says so where it matters
+            if not shell.store.has_dataset(dataset_id):
+                shell.store.put_dataset(shell.offered_songs[dataset_id])
 
 
 def panel_area(shell: Shell):

@@ -311,10 +311,16 @@ class ResultsStore:
         self._runs.put(result.run_id, result)
 
     def get_run(self, run_id: str) -> RunResult | None:
+        # A store that lost its data (a Redis restarted empty) holds no run, whatever this process remembers.
+        if not self.backend.exists(_run_key(run_id)):
+            return None
         return self._memoised(self._runs, _run_key(run_id), run_id)
 
     def has_run(self, run_id: str) -> bool:
-        return self._runs.get(run_id) is not None or self.backend.exists(_run_key(run_id))
+        return self.backend.exists(_run_key(run_id))
+
+    def has_dataset(self, dataset_id: str) -> bool:
+        return self.backend.exists(_dataset_key(dataset_id))
 
     def _memoised(self, memo: Memo, key: str, item_id: str) -> Any | None:
         value = memo.get(item_id)

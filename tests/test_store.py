@@ -264,3 +264,10 @@ def test_a_removed_dataset_is_gone_for_every_process_and_its_runs_stay(store_dir
 
     assert removed.added_by == "alice" and first.list_datasets() == []
     assert second.get_dataset(dataset_id) is None and second.get_run(run.run_id) is not None
+
+
+def test_a_store_that_lost_its_data_serves_nothing_from_a_processs_memory(store, run):
+    """A Redis restarted without its data: this process unpickled the run before, and must not answer with it."""
+    assert store.get_run(run.run_id) is not None  # now in this process's memo
+    store.backend.delete(f"run:{run.run_id}")
+    assert store.get_run(run.run_id) is None and not store.has_run(run.run_id)
