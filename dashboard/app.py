@@ -133,7 +133,8 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     server.secret_key = config.secret_key or store.secret_key()
     gate = protect(app, login, LoginThrottle(store.backend))
     _check_callbacks_early(server, gate is not None)
-    add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None)
+    add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None,
+                     jobs.manager.workers if jobs.celery is not None else None)
     _serve_bootstrap(server)
     server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
     shell_host = PanelHost(app, store, SHELL, needs_songs=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Callable
 
 from celery import Celery, current_task
@@ -52,11 +53,51 @@ def _celery(redis_url: str, job_time_limit: int) -> Celery:
     return celery
 
 
+WORKER_KEY = "amc-worker-alive:"  # one key per running `amc worker`, refreshed while it lives
+WORKER_TTL = 9.0  # seconds a worker's key outlives its last refresh: a page learns of no worker within 10 s
+WORKER_COUNT_SECONDS = 2.0  # how long one process reuses its count of live workers
+NO_WORKER = "No worker is running: your run waits in the queue until one starts (amc worker)."
+
+
+def keep_worker_alive(client, name: str) -> threading.Thread:
+    """While this worker process lives, its key stays in Redis (``live_workers`` counts them)."""
+
+    def beat() -> None:
+        while True:
+            client.set(WORKER_KEY + name, b"1", px=int(WORKER_TTL * 1000))
+            time.sleep(WORKER_TTL / 3)
+
+    thread = threading.Thread(target=beat, name="amc-worker-alive", daemon=True)
+    thread.start()
+    return thread
+
+
+def live_workers(client) -> int:
+    return sum(1 for _ in client.scan_iter(match=WORKER_KEY + "*", count=100))
+
+
 class WatchedCeleryManager(CeleryManager):
-    """Dash's CeleryManager that also sees a run whose worker died (see the module docstring)."""
+    """Dash's CeleryManager that also sees a run whose worker died (see the module docstring), and tells a
+    run waiting for a worker when none is running."""
+
+    _counted: tuple[float, int] = (0.0, 0)
 
     def make_job_fn(self, fn, progress, key=None):
         return super().make_job_fn(_watched(fn, self.handle.backend.client), progress, key)
+
+    def get_progress(self, key):
+        progress = super().get_progress(key)
+        if progress is None and self.workers() == 0:
+            return [0, "", NO_WORKER]  # the run's progress outputs: bar, its label, the words beside it
+        return progress
+
+    def workers(self) -> int:
+        """Live ``amc worker`` processes, counted at most every ``WORKER_COUNT_SECONDS`` by this process."""
+        at, count = self._counted
+        if time.monotonic() - at > WORKER_COUNT_SECONDS:
+            count = live_workers(self.handle.backend.client)
+            self._counted = (time.monotonic(), count)
+        return count
 
     def job_running(self, job) -> bool:
         if not super().job_running(job):

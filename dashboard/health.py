@@ -24,17 +24,29 @@ PROBE_EXPIRY = 60  # seconds: a restarted worker's probe key must not stay in a 
 
 
 def add_health_route(server: flask.Flask, backend, queue: RunQueue, job_backend: str,
-                     signed_in: Callable[[], bool] | None = None) -> None:
-    """``signed_in`` is the login gate's check, or None when login is off."""
+                     signed_in: Callable[[], bool] | None = None, workers: Callable[[], int] | None = None) -> None:
+    """``signed_in`` is the login gate's check, or None when login is off; ``workers`` counts the live
+    Celery workers, None when runs run on this server."""
 
     @server.route(HEALTH_ROUTE)
     def health():
         store = probe_store(backend)
-        status = "ok" if store["writable"] else "degraded" if store["reachable"] else "unavailable"
+        jobs = job_report(queue, job_backend)
+        if workers is not None:
+            jobs["workers"] = _count(workers)
+        ready = store["writable"] and jobs.get("workers") != 0  # no worker: runs would wait for ever
+        status = "ok" if ready else "degraded" if store["reachable"] else "unavailable"
         body: dict = {"status": status}
         if signed_in is None or signed_in():
-            body |= {"store": store, "jobs": job_report(queue, job_backend), "server": f"{socket.gethostname()}:{os.getpid()}"}
+            body |= {"store": store, "jobs": jobs, "server": f"{socket.gethostname()}:{os.getpid()}"}
         return flask.jsonify(body), 503 if status == "unavailable" else 200
+
+
+def _count(workers: Callable[[], int]) -> int | str:
+    try:
+        return workers()
+    except Exception as error:  # the broker down: the store probe says so too
+        return " ".join(str(error).split()) or type(error).__name__
 
 
 def probe_store(backend) -> dict:

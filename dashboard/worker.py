@@ -6,9 +6,12 @@ app is built, so the worker builds the same app first: then it knows every task 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 
 from analysis.dataset import DataError
+from dashboard.celery_app import keep_worker_alive
 from dashboard.config import Config, ConfigError
 
 
@@ -42,6 +45,7 @@ def worker_main(argv: list[str]) -> int:
                "--pool=prefork"]
     if args.hostname:
         command.append(f"--hostname={args.hostname}")
+    keep_worker_alive(celery.backend.client, f"{socket.gethostname()}:{os.getpid()}")
     celery.worker_main(command)
     return 0
 

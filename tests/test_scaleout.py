@@ -103,6 +103,7 @@ def test_a_run_computed_on_a_worker_is_read_by_another_web_server(cluster):
     assert ticket["run_id"] in str(drawn["run-summary"]) and "Cluster 2" in str(drawn)
     health = requests.get(web_b.base + "/health", timeout=10).json()
     assert health["store"]["backend"] == "RedisBackend" and health["jobs"]["backend"] == "celery"
+    assert health["status"] == "ok" and health["jobs"]["workers"] == 1
 
 
 def test_a_worker_killed_mid_run_ends_as_a_visible_error(cluster):
@@ -155,3 +156,41 @@ def test_cancel_stops_a_run_on_the_worker(cluster):
     assert "Cancelled" in settle(user)
     assert requests.get(web_a.base + "/health", timeout=10).json()["jobs"]["running"] == 0
     assert "revoked" in worker_log.read_text().lower() or "terminat" in worker_log.read_text().lower()
+
+
+def test_without_a_worker_a_run_says_it_waits_and_health_is_degraded(tmp_path, redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {**os.environ, "AMC_REDIS_URL": redis_url, "AMC_JOB_TIME_LIMIT": "120"}
+    server = Server(tmp_path / "web", workers=1, threads=4, env=env)
+    server.start()
+    try:
+        health = requests.get(server.base + "/health", timeout=10).json()
+        assert health["status"] == "degraded" and health["jobs"]["workers"] == 0
+
+        user = DashUser(server.base, Tally(), None)
+        ask_for_run(user)
+        words = progress_words_within(user, seconds=10)
+        assert "No worker is running: your run waits in the queue" in words
+    finally:
+        server.stop()
+
+
+def progress_words_within(user: DashUser, seconds: float) -> str:
+    """What the page shows beside the run's bar within ``seconds`` of asking: the job's progress polled
+    as the renderer polls it."""
+    entry = user.callback("job-outcome.data", "run-request.data")
+    body = user._body(entry, "run-request.data")
+    started = requests.post(f"{user.base}/_dash-update-component", json=body, timeout=30).json()
+    handles = {"cacheKey": started["cacheKey"], "job": started["job"]}
+    blank = {**body, "inputs": [{**i, "value": None} for i in body["inputs"]],
+             "state": [{**s, "value": None} for s in body["state"]]}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = requests.post(f"{user.base}/_dash-update-component", params=handles, json=blank, timeout=30).json()
+        shown = {key: value for key, value in answer.get("progress", {}).items() if "run-progress-words" in key}
+        if shown:
+            return str(shown)
+        time.sleep(0.5)
+    return ""
