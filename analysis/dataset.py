@@ -96,6 +96,8 @@ DATE_SHAPES = (
 DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 FIRST_LINE_END = re.compile(rb"[\r\n]")
 GZIP_MAGIC = b"\x1f\x8b"
+MIN_ROW_BYTES = 40  # 22 commas, 20 numbers of a digit at least, an id and two names
+SHORT_ROWS_CHECKED_FROM = 10_000  # rows: a small file of short rows costs little to read and explain
 UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What a file that is not CSV at all starts with, told only when its header has no column we need.
@@ -154,6 +156,7 @@ def _load(data: bytes, name: str, max_rows: int, fingerprint: str) -> Dataset:
     # Every row takes at least one line: a huge file is refused before it is parsed.
     if data_lines > max_rows:
         raise DataError(f"{name}: has {data_lines:,} rows, more than the limit of {max_rows:,}")
+    _check_row_size(data, name, data_lines)
     raw = _parse(data, name, header)
     if len(raw) > max_rows:
         raise DataError(f"{name}: has {len(raw):,} rows, more than the limit of {max_rows:,}")
@@ -287,6 +290,18 @@ def _refuse_other_formats(data: bytes, name: str) -> None:
 
 def _known_columns(header: list[str]) -> int:
     return len(set(header) & set(REQUIRED_COLUMNS))
+
+
+def _check_row_size(data: bytes, name: str, data_lines: int) -> None:
+    """Refuse, before parsing, a long file whose rows are too short to hold a song: its id, its names and
+    twenty numbers take more than ``MIN_ROW_BYTES``. Rows of bare commas would cost 25 times their size to
+    parse, only to be refused after."""
+    if data_lines < SHORT_ROWS_CHECKED_FROM:
+        return
+    average = (len(data) - data.find(b"\n") - 1) / data_lines
+    if average < MIN_ROW_BYTES:
+        raise DataError(f"{name}: {data_lines:,} rows of {average:.0f} bytes on average, too short to be songs "
+                        f"(a row with its id, names and numbers takes at least {MIN_ROW_BYTES})")
 
 
 def _line_count(data: bytes) -> int:

@@ -49,6 +49,7 @@ from dashboard.host import (
 )
 from dashboard.jobs import RunJobs, error_alert, new_ticket
 from dashboard.limits import SessionBusy
+from dashboard.parses import ParsesBusy, ParseSlots
 from dashboard.panels.common import section
 from dashboard.panels.registry import failed_panel, load_panels
 from dashboard.store import Memo, ResultsStore, StoreUnavailable, UnknownRun
@@ -61,6 +62,7 @@ DEMO_CSV = ROOT / "data" / "demo_songs.csv"
 VENDOR_ROUTE = "/_amc/vendor/"
 # JSON and base64 around an upload of the largest allowed size.
 UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
+PARSE_WAIT_SECONDS = 30  # an upload waits this long for a parse slot before it is asked to come back
 REPORT_LINES_SHOWN = 5
 # Drawn panels kept per process: every user viewing a run at a k gets the same components.
 DRAWN_KEPT = 32
@@ -842,10 +844,14 @@ def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
     if not accepted:
         raise PreventUpdate  # the bytes were just dropped
     name = accepted.get("filename") or "uploaded file"
+    slots = ParseSlots(shell.config.parse_slots_dir, shell.config.max_parses)
     try:
-        dataset = load_upload(name, accepted.get("contents") or "", shell.config.max_upload_bytes)
+        with slots.slot(wait=PARSE_WAIT_SECONDS):
+            dataset = load_upload(name, accepted.get("contents") or "", shell.config.max_upload_bytes)
     except DataError as error:
         return upload_refusal(str(error)), no_update, no_update, *dropped
+    except ParsesBusy as busy:
+        return upload_refusal(f"{name}: {busy}"), no_update, no_update, *dropped
     except Exception as error:  # a loader bug must still end in words, not a broken page
         log.exception("upload %s could not be loaded", name)
         message = f"{name}: could not be read ({type(error).__name__}: {error})"

@@ -20,6 +20,7 @@ class Config:
     data_path: Path | None = None  # a CSV offered in the dataset picker, given at start-up
     redis_url: str | None = None
     max_concurrent_runs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_parses: int = 2  # uploads parsed at once on this server (AMC_MAX_PARSES)
     secret_key: str | None = field(default=None, repr=False)  # else one is made once and kept in the store
     users_file: Path | None = None  # `user:password` lines for HTTP basic auth
     users: str | None = field(default=None, repr=False)  # the same pairs, comma-separated
@@ -37,6 +38,10 @@ class Config:
         return self.cache_dir / "jobs"
 
     @property
+    def parse_slots_dir(self) -> Path:
+        return self.cache_dir / "parse-slots"
+
+    @property
     def store_dir(self) -> Path:
         return self.cache_dir / "store"
 
@@ -51,6 +56,7 @@ class Config:
             data_path=Path(data).resolve() if data else None,
             redis_url=env.get("AMC_REDIS_URL") or None,
             max_concurrent_runs=_positive_int(env, "AMC_MAX_CONCURRENT_RUNS", os.cpu_count() or 1),
+            max_parses=_positive_int(env, "AMC_MAX_PARSES", 2),
             secret_key=env.get("AMC_SECRET_KEY") or None,
             users_file=Path(env["AMC_USERS_FILE"]).resolve() if env.get("AMC_USERS_FILE") else None,
             users=env.get("AMC_USERS") or None,

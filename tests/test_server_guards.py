@@ -1,6 +1,7 @@
 """The request guards against a real `amc serve --workers` process with login on (issue 13's attacks)."""
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 from urllib.parse import urlparse
@@ -9,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from benchmarks.load import Server
+from benchmarks.load import DashUser, Server, Tally
 
 BODY_MB = 40
 
@@ -60,3 +61,26 @@ def test_malformed_callbacks_are_one_line_400s_and_leave_no_traceback(server, bo
                            headers={"Content-Type": "application/json"}, auth=("alice", "wonder"))
     assert answer.status_code == 400 and answer.text.startswith("malformed callback request: ")
     assert "Traceback" not in (server.cache_dir / "server.log").read_text(encoding="utf-8", errors="replace")
+
+
+def peak_and_now_mb(pid: int) -> tuple[float, float]:
+    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":" in line)
+    return int(status["VmHWM"].split()[0]) / 1024, int(status["VmRSS"].split()[0]) / 1024
+
+
+def test_an_upload_of_two_million_empty_rows_is_refused_without_taking_the_memory(server, sample_csv):
+    header = sample_csv.read_bytes().split(b"\n", 1)[0] + b"\n"
+    data = header + (b"," * 22 + b"\r\n") * 1_900_000
+    (worker,) = psutil.Process(server.process.pid).children()
+    peak_before, _ = peak_and_now_mb(worker.pid)
+    user = DashUser(server.base, Tally(), ("alice", "wonder"))
+    user.open_app()
+    user.values["upload-accepted.data"] = {"filename": "empty.csv", "contents": "data:text/csv;base64,"
+                                           + base64.b64encode(data).decode()}
+    refused = str(user.fire("upload", user.callback("upload-alert.children", "upload-accepted.data"),
+                            "upload-accepted.data"))
+    assert "too short to be songs" in refused
+    peak_after, now = peak_and_now_mb(worker.pid)
+    print(f"upload of {len(data) / 2**20:.0f} MB: worker peak +{peak_after - peak_before:.0f} MB, now {now:.0f} MB")
+    # The request's base64 text and its copies are most of it (about 6.5x here); parsing took 33x before.
+    assert peak_after - peak_before < 10 * len(data) / 2**20
