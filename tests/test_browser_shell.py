@@ -194,6 +194,18 @@ def test_an_upload_of_more_than_a_callbacks_megabyte_goes_through(app_server, br
              "the upload was not chosen")
 
 
+def test_every_feature_checkbox_and_its_name_sit_inside_the_sidebar(app_server, browser):
+    browser.get(app_server.url)
+    visible(browser, "#param-features")
+    outside = browser.execute_script("""
+        const sidebar = document.querySelector('.amc-controls .card-body').getBoundingClientRect();
+        return [...document.querySelectorAll('#param-features input, #param-features label')]
+            .map((element) => [element.textContent || element.value, element.getBoundingClientRect()])
+            .filter(([, box]) => box.width === 0 || box.left < sidebar.left || box.right > sidebar.right)
+            .map(([name]) => name);""")
+    assert outside == []
+
+
 def test_two_users_starting_the_same_run_at_once_both_get_it(app_server):
     with chromium() as alice, chromium() as bob:
         for driver in (alice, bob):
