@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,17 +33,26 @@ def silhouette_sample_rows(n_rows: int, seed: int) -> np.ndarray:
     return np.random.RandomState(seed).permutation(n_rows)[:SILHOUETTE_SAMPLE]
 
 
-def run(csv_path: str, seed: int) -> dict[str, np.ndarray | float]:
+# (X, k, seed) -> each row's cluster and the inertia: the one step a peer changes in the notebook's pipeline
+Fit = Callable[[np.ndarray, int, int], tuple[np.ndarray, float]]
+
+
+def kmeans_best_of_ten(X: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, float]:
+    model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
+    return model.labels_, float(model.inertia_)
+
+
+def run(csv_path: str, seed: int, fit: Fit = kmeans_best_of_ten) -> dict[str, np.ndarray | float]:
     started = time.perf_counter()
     songs = pd.read_csv(csv_path)
     X = StandardScaler().fit_transform(songs[list(AUDIO_FEATURES)])
     ks = RunParams().ks
     inertias, silhouettes, labels = [], [], []
     for k in ks:
-        model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
-        inertias.append(model.inertia_)
-        labels.append(model.labels_.astype(np.int16))
-        silhouettes.append(silhouette_score(X, model.labels_, sample_size=SILHOUETTE_SAMPLE, random_state=seed))
+        found, inertia = fit(X, k, seed)
+        inertias.append(inertia)
+        labels.append(found.astype(np.int16))
+        silhouettes.append(silhouette_score(X, found, sample_size=SILHOUETTE_SAMPLE, random_state=seed))
     PCA(n_components=2).fit_transform(X)
     seconds = time.perf_counter() - started
     return {
@@ -55,6 +65,11 @@ def run(csv_path: str, seed: int) -> dict[str, np.ndarray | float]:
     }
 
 
-if __name__ == "__main__":
+def main(fit: Fit = kmeans_best_of_ten) -> None:
+    """``python -m benchmarks.<side> CSV OUT.npz SEED``: the pipeline with ``fit``, its figures saved."""
     csv_path, out_path, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    np.savez(out_path, **run(csv_path, seed))
+    np.savez(out_path, **run(csv_path, seed, fit))
+
+
+if __name__ == "__main__":
+    main()

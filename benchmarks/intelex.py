@@ -5,9 +5,6 @@ and PCA under scikit-learn's names. ``python -m benchmarks.intelex CSV OUT.npz S
 """
 from __future__ import annotations
 
-import sys
-
-import numpy as np
 from sklearnex import patch_sklearn
 
 patch_sklearn(verbose=False)  # before scikit-learn's estimators are imported below
@@ -15,5 +12,4 @@ patch_sklearn(verbose=False)  # before scikit-learn's estimators are imported be
 from benchmarks import baseline  # noqa: E402 (the patch must come first)
 
 if __name__ == "__main__":
-    csv_path, out_path, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    np.savez(out_path, **baseline.run(csv_path, seed))
+    baseline.main()
