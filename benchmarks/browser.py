@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -53,7 +52,7 @@ import pandas as pd
 
 from analysis.dataset import load_csv
 from analysis.result import RunParams
-from benchmarks import machine
+from benchmarks import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -711,9 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rows and --repeats must be at least 1")
     result = run_benchmark(args.rows, args.repeats)
     print(table(result))
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"browser-{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}.json"
-    path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    path = write_results(result, args.out / f"browser-{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}.json")
     print(f"written to {path}")
     return 0
 

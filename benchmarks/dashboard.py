@@ -31,7 +31,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from analysis.dataset import load_csv
 from analysis.pipeline import run_analysis
 from analysis.result import RunParams
-from benchmarks import machine
+from benchmarks import machine, write_results
 from benchmarks.load import collect_values
 from dashboard.app import create_app
 from dashboard.config import Config
@@ -409,9 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_dashboard_benchmark(args.rows, args.calls, browser=not args.no_browser, compress=args.compress,
                                      draw_repeats=args.draws)
     print(table(result))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"dashboard-{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    path = write_results(result, RESULTS_DIR / f"dashboard-{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}.json")
     print(f"written to {path.relative_to(ROOT)}")
     return 0
 

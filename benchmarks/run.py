@@ -30,7 +30,7 @@ from sklearn.metrics import adjusted_rand_score
 from analysis.dataset import load_csv
 from analysis.features import build_matrix
 from analysis.silhouette import sampled_silhouettes
-from benchmarks import machine
+from benchmarks import machine, write_results
 from benchmarks.baseline import like_the_notebook, silhouette_sample_rows
 from benchmarks.dashboard import run_dashboard_benchmark
 from benchmarks.dashboard import table as dashboard_table
@@ -78,9 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_dashboard:
         report["dashboard"] = run_dashboard_benchmark(min(sizes[0], DASHBOARD_ROWS), browser=not args.no_browser)
     report["machine"]["load_average_after"] = machine.describe()["load_average"]
-    out = args.out or RESULTS_DIR / f"{report['started'].replace(':', '')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    out = write_results(report, args.out or RESULTS_DIR / f"{report['started'].replace(':', '')}.json")
     print(render(report))
     print(f"\nwritten to {out}")
     return 0

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import write_results
 from benchmarks.browser import grow_sample
 from benchmarks.machine import describe
 from benchmarks.run import REAL_SAMPLE, RESULTS_DIR, RUN_SEED
@@ -105,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON to write (default benchmarks/results/whole-<UTC time>.json)")
     args = parser.parse_args(argv)
     report = run_whole(args.rows, args.repeats)
-    out = args.out or RESULTS_DIR / f"whole-{report['started'].replace(':', '')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    out = write_results(report, args.out or RESULTS_DIR / f"whole-{report['started'].replace(':', '')}.json")
     print(table(report))
     print(f"written to {out}")
     return 0
