@@ -55,7 +55,7 @@ window.amc = Object.assign({}, window.amc, {
 
 function linkQuery(search) {
     const query = new URLSearchParams(search || "");
-    return {run: query.get("run") || "", k: query.get("k") || "", panel: query.get("panel") || ""};
+    return {run: query.get("run") || "", k: query.get("k") || ""};
 }
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {

@@ -146,7 +146,8 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     # The first run after a start draws as fast as the next: the offered songs' figures are prepared now,
     # before any request. Not in a thread: a run's process is forked from this one, and a fork copies the
     # locks other threads hold (SQLite's among them) held, forever.
-    _prepare_figures(store, tuple(shell.offered))
+    for dataset in shell.offered_songs.values():
+        figures.prepare(dataset.frame)
     app.layout = partial(build_layout, shell)
     _register_shell(app, shell)
     jobs.register(app)
@@ -230,14 +231,6 @@ def _offer_datasets(config: Config, store: ResultsStore) -> tuple[dict[str, str]
         chosen = store.put_dataset(start_up)
         offered.setdefault(chosen, START_UP_LABEL)  # `--data` given the demo file: it stays "Demo"
     return offered, chosen, songs
-
-
-def _prepare_figures(store: ResultsStore, dataset_ids: tuple[str, ...]) -> None:
-    for dataset_id in dataset_ids:
-        with contextlib.suppress(StoreUnavailable):
-            dataset = store.get_dataset(dataset_id)
-            if dataset is not None:
-                figures.prepare(dataset.frame)
 
 
 def _serve_bootstrap(server: flask.Flask) -> None:

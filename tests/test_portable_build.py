@@ -46,13 +46,20 @@ def test_the_build_asks_for_no_machine_specific_instructions():
     assert not any(flag.startswith(("-march", "-mtune=native", "-mavx")) for flag in module["extra-compile-args"])
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the AVX2 copy exists on x86-64 only")
 def test_the_installed_step_runs_on_a_cpu_without_avx():
+    finished = subprocess.run([*on_an_older_cpu(), "-c", STEP_AGAINST_NUMPY],
+                              capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert finished.returncode == 0, f"exit {finished.returncode}: {finished.stderr[-2000:]}"
+    assert finished.stdout.strip() == "step ok"
+
+
+def on_an_older_cpu() -> list[str]:
+    """This interpreter run as on an x86-64 CPU without AVX (qemu's Nehalem). Elsewhere the build has only its
+    baseline copy, and the step is checked as it runs here."""
+    if os.uname().machine != "x86_64":
+        return [sys.executable]
     qemu = shutil.which("qemu-x86_64")
     if qemu is None:
         message = "qemu-x86_64 is missing: `make test` installs the Debian package qemu-user"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    finished = subprocess.run([qemu, "-cpu", OLD_CPU, sys.executable, "-c", STEP_AGAINST_NUMPY],
-                              capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert finished.returncode == 0, f"exit {finished.returncode}: {finished.stderr[-2000:]}"
-    assert finished.stdout.strip() == "step ok"
+    return [qemu, "-cpu", OLD_CPU, sys.executable]

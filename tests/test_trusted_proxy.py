@@ -1,6 +1,7 @@
 """Header sign-in against a real `amc serve --workers` process: the header counts only from the proxy."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,27 +13,29 @@ from benchmarks.load import Server
 HEADER = {"X-Forwarded-User": "mallory"}
 
 
-def test_a_faked_header_from_outside_the_proxies_signs_nobody_in(tmp_path):
-    # The test connects from loopback; naming another address as the proxy makes it "anyone else".
+@contextlib.contextmanager
+def header_server(tmp_path, proxies: str):
+    """`amc serve --workers 1` with header sign-in, taking the header from ``proxies``."""
     server = Server(tmp_path / "cache", workers=1, threads=2,
-                    env={"AMC_TRUSTED_USER_HEADER": "X-Forwarded-User", "AMC_TRUSTED_PROXIES": "10.255.0.1"})
+                    env={"AMC_TRUSTED_USER_HEADER": "X-Forwarded-User", "AMC_TRUSTED_PROXIES": proxies})
     server.start()
     try:
-        assert requests.get(server.base + "/_dash-layout", headers=HEADER, timeout=10).status_code == 401
-        assert requests.get(server.base + "/", headers=HEADER, timeout=10).status_code == 401
+        yield server.base
     finally:
         server.stop()
+
+
+def test_a_faked_header_from_outside_the_proxies_signs_nobody_in(tmp_path):
+    # The test connects from loopback; naming another address as the proxy makes it "anyone else".
+    with header_server(tmp_path, "10.255.0.1") as base:
+        assert requests.get(base + "/_dash-layout", headers=HEADER, timeout=10).status_code == 401
+        assert requests.get(base + "/", headers=HEADER, timeout=10).status_code == 401
 
 
 def test_the_header_from_the_proxy_signs_in(tmp_path):
-    server = Server(tmp_path / "cache", workers=1, threads=2,
-                    env={"AMC_TRUSTED_USER_HEADER": "X-Forwarded-User", "AMC_TRUSTED_PROXIES": "127.0.0.1"})
-    server.start()
-    try:
-        assert requests.get(server.base + "/_dash-layout", headers=HEADER, timeout=10).status_code == 200
-        assert requests.get(server.base + "/_dash-layout", timeout=10).status_code == 401
-    finally:
-        server.stop()
+    with header_server(tmp_path, "127.0.0.1") as base:
+        assert requests.get(base + "/_dash-layout", headers=HEADER, timeout=10).status_code == 200
+        assert requests.get(base + "/_dash-layout", timeout=10).status_code == 401
 
 
 def test_header_sign_in_on_an_open_address_without_proxies_does_not_start(tmp_path):
