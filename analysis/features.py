@@ -66,12 +66,12 @@ def usable_features(frame: pd.DataFrame, params: RunParams) -> tuple[str, ...]:
     return tuple(feature for feature in params.features if feature not in constant)
 
 
-def dropped_feature_actions(frame: pd.DataFrame, params: RunParams) -> tuple[DataAction, ...]:
-    """What the data report says about the chosen features ``usable_features`` leaves out."""
+def dropped_feature_actions(frame: pd.DataFrame, params: RunParams, transform: TransformRecord) -> tuple[DataAction, ...]:
+    """What the data report says about the chosen features ``build_matrix`` left out of ``transform``."""
     return tuple(
-        DataAction(column=feature, problem=f"is the same value ({value:g})", count=len(frame), first_rows=(),
-                   policy="dropped from the features: it cannot tell songs apart")
-        for feature, value in constant_features(frame, params.features).items()
+        DataAction(column=feature, problem=f"is the same value ({float(frame[feature].iloc[0]):g})", count=len(frame),
+                   first_rows=(), policy="dropped from the features: it cannot tell songs apart")
+        for feature in params.features if feature not in transform.features
     )
 
 

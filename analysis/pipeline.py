@@ -48,7 +48,7 @@ def run_analysis(dataset: Dataset, params: RunParams, progress: ProgressCallback
         dataset_name=dataset.name,
         params=params,
         data_report=dataclasses.replace(
-            dataset.report, actions=dataset.report.actions + dropped_feature_actions(frame, params)
+            dataset.report, actions=dataset.report.actions + dropped_feature_actions(frame, params, transform)
         ),
         transform=transform,
         sweep=sweep.result,

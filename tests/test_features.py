@@ -113,7 +113,7 @@ def test_a_constant_feature_is_left_out_of_the_matrix_and_the_record(frame):
     assert record.log_features == ("duration_ms",) and list(record.clip_bounds) == ["energy"]
     assert np.isfinite(X).all() and np.allclose(X.std(axis=0), 1, atol=1e-4)
     assert constant_features(frame, params.features) == {"tempo": 120.0, "followers": 5.0}
-    assert [(a.column, a.problem, a.count, a.first_rows) for a in dropped_feature_actions(frame, params)] == [
+    assert [(a.column, a.problem, a.count, a.first_rows) for a in dropped_feature_actions(frame, params, record)] == [
         ("tempo", "is the same value (120)", len(frame), ()), ("followers", "is the same value (5)", len(frame), ())]
 
 
