@@ -94,6 +94,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             }
             return {search: search, at: Date.now()};
         },
+        showSelection: function (selection, active) {
+            const wanted = (selection && selection.show) || active;
+            return wanted === active ? window.dash_clientside.no_update : wanted;
+        },
         // The browser's own upload size check: a file over the limit is never sent to the server.
         checkUploadSize: function (contents, filename, limit) {
             const noUpdate = window.dash_clientside.no_update;

@@ -253,6 +253,7 @@ def build_layout(shell: Shell):
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.RUN_STATE),
             dcc.Store(id=ids.NAMES),
+            dcc.Store(id=ids.SELECTION),
             dcc.Interval(id=ids.NAMES_POLL, interval=NAMES_POLL_MS),
             dcc.Store(id=ids.RUN_REQUEST),
             dcc.Store(id=ids.JOB_OUTCOME),
@@ -636,6 +637,15 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.LINK_OPENED, "data"),
         Input(ids.URL, "search"),
         State(ids.RUN_STATE, "data"),
+    )
+
+    # Songs handed over to be shown (a flow clicked, "make a playlist" of a lasso) open the playlist builder.
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="showSelection"),
+        Output(ids.PANEL_TABS, "active_tab", allow_duplicate=True),
+        Input(ids.SELECTION, "data"),
+        State(ids.PANEL_TABS, "active_tab"),
+        prevent_initial_call=True,
     )
 
     app.callback(

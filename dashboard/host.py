@@ -11,7 +11,10 @@ The browser keeps ids only. What it holds for the host:
 - per panel, ``host.on_view()``: ``{dataset_id, run_id, k}`` while the panel is on screen, so nothing
   off screen is drawn or updated for a k it is not showing;
 - ``host.on_names()``: ``{run_id, k, version, names}``, the team's current names, which a panel puts
-  where it shows them with partial updates (``dash.Patch``) instead of drawing again.
+  where it shows them with partial updates (``dash.Patch``) instead of drawing again;
+- ``host.on_selection()``: ``{dataset_id, selection_id, label, count, show}``, songs chosen by hand (a lasso,
+  a flow between two clusterings), kept by the store; the playlist builder takes them as its source, and
+  the shell puts it on screen when ``show`` names it.
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 
 RUN_STATE = "run-state"
 NAMES = "run-names"
+SELECTION = "song-selection"
+SELECTION_PANEL = "playlist"  # the panel that takes songs chosen by hand as its source
 # Parts of a run a panel may need. Every stored run has all but "dataset": its songs may have left the store,
 # and a panel that needs them then shows why it cannot be drawn.
 RUN_PARTS = frozenset({"sweep", "models", "pca", "breakdown", "dataset"})
@@ -227,6 +232,26 @@ class PanelHost:
         a round trip sooner than the shell would fetch them."""
         return Output(NAMES, "data", allow_duplicate=True)
 
+    # songs chosen by hand
+
+    def selection_output(self) -> Output:
+        """The output through which a panel hands the playlist builder songs (``select_songs``), or None to
+        let it take every song again."""
+        return Output(SELECTION, "data", allow_duplicate=True)
+
+    def on_selection(self) -> Input:
+        return Input(SELECTION, "data")
+
+    def selection(self) -> State:
+        """The songs last handed over (``on_selection``'s data), as a callback's State."""
+        return State(SELECTION, "data")
+
+    def select_songs(self, view: RunView, rows, label: str, show: bool = True) -> dict:
+        """Keep the songs at ``rows`` (positions in ``view.frame``) and return what ``selection_output``
+        carries; with ``show`` the shell opens the playlist builder on them at once."""
+        selection = self.store.put_selection(view.result.dataset_id, rows, label)
+        return selection_data(selection, show)
+
     # callbacks
 
     def callback(self, *args, **kwargs):
@@ -301,6 +326,12 @@ def _link(prefix: str, namespace: str, path: str, query: dict) -> str:
 
 def _route_path(namespace: str, path: str) -> str:
     return f"{ROUTE_ROOT}{namespace}/{path.lstrip('/')}"
+
+
+def selection_data(selection, show: bool) -> dict:
+    """What ``host.on_selection()`` carries for a stored ``SongSelection``."""
+    return {"dataset_id": selection.dataset_id, "selection_id": selection.selection_id, "label": selection.label,
+            "count": int(len(selection.rows)), "show": SELECTION_PANEL if show else None}
 
 
 def unavailable_alert(message: str) -> dbc.Alert:

@@ -1,5 +1,5 @@
 """Component ids of the shell, shared by the layout (app.py) and the job callbacks (jobs.py)."""
-from dashboard.host import NAMES, RUN_STATE  # noqa: F401 (the host owns the state it hands panels)
+from dashboard.host import NAMES, RUN_STATE, SELECTION  # noqa: F401 (the host owns the state it hands panels)
 
 URL = "url"
 NAMES_POLL = "names-poll"  # the page asks for the team's newest names on this beat

@@ -11,6 +11,7 @@ No dash import here: a Celery worker uses this module too.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import pickle
 import secrets
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 import diskcache
+import numpy as np
 
 from analysis.dataset import Dataset
 from analysis.names import clean_name, first_repeated_name
@@ -34,6 +36,9 @@ SECRET_KEY_FILE = "secret_key"
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
+SELECTION_ID_CHARS = 20
+SELECTION_LABEL_MAX = 200
+SELECTION_DAYS = 30  # a selection's link keeps working this long after it was last made
 HISTORY_KEPT = 500  # name changes kept per run and k: the page shows the latest 50, then more on request
 AUTHOR_MAX = 60
 
@@ -44,6 +49,16 @@ class StoreUnavailable(RuntimeError):
 
 class StoreFull(StoreUnavailable):
     """The store refused a write for lack of room; everything stored before is intact."""
+
+
+@dataclass(frozen=True, eq=False)
+class SongSelection:
+    """Songs chosen by hand: ``rows`` are ascending positions in the frame of dataset ``dataset_id``."""
+
+    selection_id: str
+    dataset_id: str
+    rows: np.ndarray
+    label: str  # what the songs are, for the playlist's source line: "lasso on the PCA scatter at k=6"
 
 
 class UnknownRun(LookupError):
@@ -409,6 +424,24 @@ class ResultsStore:
         names = {cluster: record.saved.get(cluster, name) for cluster, name in suggested.items()}
         return NameSheet(version=record.version, names=names, saved=dict(record.saved), history=record.history)
 
+    # song selections (a lasso on the scatter, a flow between two clusterings): the browser keeps their id
+
+    def put_selection(self, dataset_id: str, rows, label: str) -> SongSelection:
+        """Keep the songs at ``rows`` (positions in the dataset's frame) for ``SELECTION_DAYS``; the same songs
+        of the same dataset get the same id, so a link to a selection names what it held."""
+        kept = np.unique(np.asarray(rows, dtype=np.int64)).astype(np.int32)
+        digest = hashlib.sha256(dataset_id.encode() + kept.tobytes()).hexdigest()[:SELECTION_ID_CHARS]
+        selection = SongSelection(digest, dataset_id, kept, label[:SELECTION_LABEL_MAX])
+        self.backend.set(_selection_key(digest), _dumps(selection), expire=SELECTION_DAYS * 24 * 3600)
+        return selection
+
+    def get_selection(self, selection_id: str) -> SongSelection | None:
+        if not is_selection_id(selection_id):
+            return None
+        stored = self.backend.get(_selection_key(selection_id))
+        return pickle.loads(stored) if stored is not None else None
+
+
 
 def _check_cluster(cluster: int, suggested: dict[int, str]) -> None:
     if cluster not in suggested:
@@ -429,3 +462,11 @@ def _run_key(run_id: str) -> str:
 
 def _names_key(run_id: str, k: int) -> str:
     return f"names:{run_id}:{k}"
+
+
+def _selection_key(selection_id: str) -> str:
+    return f"selection:{selection_id}"
+
+
+def is_selection_id(text: object) -> bool:
+    return isinstance(text, str) and len(text) == SELECTION_ID_CHARS and all(c in "0123456789abcdef" for c in text)
