@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.dataset import Dataset, DataError, line_of
 from analysis.export import clustered_frame
 from analysis.features import apply_transform
-from analysis.result import RunResult, TransformRecord
+from analysis.result import PCAResult, RunResult, TransformRecord
 
 FIT_PERCENTILE = 99
 ASSIGNED_COLUMNS = ("cluster", "cluster_name", "distance_to_centre", "fits_no_cluster")
@@ -59,6 +59,12 @@ class Assignment:
     labels: np.ndarray  # (n,) int16, the nearest centre
     distances: np.ndarray  # (n,) float64, Euclidean distance to that centre in the model space
     fits_no_cluster: np.ndarray  # (n,) bool, farther from it than the cluster's 99th-percentile distance
+    points: np.ndarray  # (n, d) float64, the songs in the model space
+
+    def pca_positions(self, pca: PCAResult) -> np.ndarray:
+        """(n, 2) where the songs lie in the run's PCA plane. The run's matrix is centred by its own
+        scaling, so the plane goes through the model space's origin and a song's place is its loadings' sum."""
+        return self.points @ pca.loadings.to_numpy()
 
 
 def centres_of(result: RunResult, frame: pd.DataFrame, names: Mapping[int, str], k: int | None = None) -> ClusterCentres:
@@ -132,7 +138,7 @@ def assign(centres: ClusterCentres, dataset: Dataset) -> Assignment:
     squared = (matrix**2).sum(axis=1)[:, None] - 2 * matrix @ centres.centroids.T + (centres.centroids**2).sum(axis=1)
     labels = np.argmin(squared, axis=1)
     distances = np.linalg.norm(matrix - centres.centroids[labels], axis=1)
-    return Assignment(labels.astype(np.int16), distances, distances > centres.fit_distances[labels])
+    return Assignment(labels.astype(np.int16), distances, distances > centres.fit_distances[labels], matrix)
 
 
 def _check_log_inputs(transform: TransformRecord, dataset: Dataset) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from broken_sample import csv_of, sample_table, with_cells
 
-from analysis.assign import centres_from_summary, centres_of
+from analysis.assign import assign, centres_from_summary, centres_of
 from analysis.cli import assign_main, cluster_main
 from analysis.dataset import load_csv
 from analysis.pipeline import run_analysis
@@ -232,3 +232,13 @@ def test_a_run_directory_without_a_summary_is_refused_as_a_process(sample_csv, t
     assert finished.returncode == 2 and "Traceback" not in finished.stderr
     assert finished.stderr.count("\n") == 1
     assert finished.stderr.startswith(f"amc assign: {tmp_path / 'summary.json'}: cannot be read")
+
+
+def test_new_songs_land_on_the_runs_pca_map_where_its_own_songs_are(sample_csv):
+    dataset = load_csv(sample_csv)
+    result = run_analysis(dataset, RunParams(k_max=3))
+    centres = centres_of(result, dataset.frame, {0: "a", 1: "b", 2: "c"}, 3)
+
+    positions = assign(centres, dataset).pca_positions(result.pca)
+
+    np.testing.assert_allclose(positions, result.pca.coords, atol=1e-4)
