@@ -25,7 +25,7 @@ from dashboard.store import ResultsStore
 
 K = 3
 PART = {part: dash_id({"panel": new_songs.NAME, "part": part})
-        for part in ("summary", "view", "counts", "flagged", "export-csv", "upload-message", UPLOADED_FILE, "refused")}
+        for part in ("summary", "view", "map", "counts", "flagged", "export-csv", "upload-message", UPLOADED_FILE, "refused")}
 LINK = f"{PANEL_LINK}.data"
 
 
@@ -90,6 +90,11 @@ def test_the_panel_shows_counts_per_named_cluster_and_the_flagged_songs(served, 
     header, table = sample_table(sample_csv)
     assert table[3][header.index("name_song")] in json.dumps(answer[PART["flagged"]], ensure_ascii=False)
     assert "fitting no cluster well" in text
+    # The run's songs faint behind, one trace per cluster; the new ones in their clusters' colours, the far one a cross.
+    figure = answer[PART["map"]]["figure"]
+    new = [trace for trace in figure["data"] if trace["type"] == "scatter"]
+    assert len(figure["data"]) - len(new) == K and sum(len(trace["x"]) for trace in new) == 40
+    assert sum(trace["marker"]["symbol"].count("x") for trace in new) >= 1
 
 
 def test_the_export_carries_every_row_and_the_teams_current_names(served, sample_csv):

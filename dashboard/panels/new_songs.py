@@ -94,6 +94,8 @@ def new_songs_figure(view: RunView, batch: Dataset, assignment: Assignment) -> d
         members = np.flatnonzero(assignment.labels == cluster)
         if not members.size:
             continue
+        # The legend shows the first song's symbol: a circle, unless every song of the cluster is flagged.
+        members = members[np.argsort(assignment.fits_no_cluster[members], kind="stable")]
         figure["data"].append({
             "type": "scatter",
             "x": positions[members, 0].tolist(),
@@ -106,9 +108,10 @@ def new_songs_figure(view: RunView, batch: Dataset, assignment: Assignment) -> d
             "customdata": assignment.distances[members].round(3).tolist(),
             "hovertemplate": "%{text}<br>distance to the centre %{customdata}<extra>%{fullData.name}</extra>",
         })
-    shown = min(result.n_rows, BACKGROUND_SONGS)
+    background = f"{BACKGROUND_SONGS:,} of its {result.n_rows:,}" if result.n_rows > BACKGROUND_SONGS \
+        else f"its {result.n_rows:,}"
     figure["layout"]["title"] = {"text": f"{len(assignment.labels):,} new songs on the run's PCA map, k={view.k} "
-                                         f"({shown:,} of its {result.n_rows:,} songs shown faint)"}
+                                         f"({background} songs shown faint)"}
     return figure
 
 
