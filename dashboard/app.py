@@ -49,7 +49,7 @@ from dashboard.host import (
 )
 from dashboard.jobs import RunJobs, error_alert, new_ticket
 from dashboard.limits import SessionBusy
-from dashboard.parses import ParsesBusy, read_upload
+from dashboard.parses import ParsesBusy, read_upload, refused_in_browser
 from dashboard.panels.common import section
 from dashboard.panels.registry import failed_panel, load_panels
 from dashboard.store import Memo, ResultsStore, StoreUnavailable, UnknownRun
@@ -837,10 +837,7 @@ def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
     """Store a good upload and choose it, or explain the refusal; either way the browser drops the file's bytes."""
     dropped = (None, None)  # Upload.contents and the accepted copy: the file must not stay in the page
     if ctx.triggered_id == ids.UPLOAD_REFUSED:
-        size = refused["bytes"] / 1024 / 1024
-        limit = shell.config.max_upload_mb
-        message = f"{refused['filename']}: {size:.1f} MB is more than the upload limit of {limit} MB; it was not sent"
-        return upload_refusal(message), no_update, no_update, *dropped
+        return upload_refusal(refused_in_browser(refused, shell.config.max_upload_mb)), no_update, no_update, *dropped
     if not accepted:
         raise PreventUpdate  # the bytes were just dropped
     name = accepted.get("filename") or "uploaded file"

@@ -77,6 +77,12 @@ def read_upload(config, name: str, contents: str) -> Dataset:
         raise ParsesBusy(f"{name}: {busy}") from None
 
 
+def refused_in_browser(refused: dict, limit_mb: int) -> str:
+    """The one line for a file ``amc.checkUploadSize`` kept from the server (``{filename, bytes}``)."""
+    size = refused["bytes"] / 1024 / 1024
+    return f"{refused['filename']}: {size:.1f} MB is more than the upload limit of {limit_mb} MB; it was not sent"
+
+
 def load_upload(name: str, contents: str, limit: int) -> Dataset:
     """The server's own checks: the browser's size check can be bypassed. The limit bounds what was sent
     and, through ``load_csv`` as for ``amc cluster``, the CSV once decompressed."""

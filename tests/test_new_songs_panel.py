@@ -153,3 +153,11 @@ def test_only_short_ids_become_a_panels_link_parameters():
 def test_the_panel_draws_through_the_shell(served):
     answer = draw_panel(served.app, new_songs.NAME, shown_at(served.run, K))
     assert new_songs.WAITING in json.dumps(answer)
+
+
+def test_a_file_the_browser_kept_back_is_explained(served):
+    values = {f"{PART['refused']}.data": {"filename": "huge.csv", "bytes": 60 * 1024 * 1024, "at": 1}}
+    answer = dash_call(served.app, f"{PART['upload-message']}.children", f"{PART['refused']}.data", values,
+                       client=served.client)
+    assert "huge.csv: 60.0 MB is more than the upload limit of 50 MB; it was not sent" in json.dumps(answer)
+    assert PANEL_LINK not in answer

@@ -23,7 +23,7 @@ from analysis.figures import cluster_colour, cluster_label, escape, pca_data
 from dashboard.exports import attachment, for_excel
 from dashboard.host import UPLOADED_FILE, Panel, PanelHost, RouteError, RunView
 from dashboard.panels.common import GRAPH_CONFIG, section
-from dashboard.parses import ParsesBusy
+from dashboard.parses import ParsesBusy, refused_in_browser
 
 NAME = "new_songs"
 CSV_ROUTE = "assigned.csv"
@@ -185,10 +185,7 @@ def register(host: PanelHost) -> None:
         """Keep a good upload as a batch and put its id in the page's link; the page drops the file's bytes."""
         dropped = (None, None)
         if ctx.triggered_id == _id("refused"):
-            limit = host.config.max_upload_mb
-            message = f"{refused['filename']}: {refused['bytes'] / 1024 / 1024:.1f} MB is more than the upload " \
-                      f"limit of {limit} MB; it was not sent"
-            return refusal(message), no_update, *dropped
+            return refusal(refused_in_browser(refused, host.config.max_upload_mb)), no_update, *dropped
         if not accepted:
             return no_update, no_update, no_update, no_update  # the bytes were just dropped
         try:
