@@ -9,6 +9,7 @@ import pytest
 from broken_sample import csv_of, sample_table
 from browser import app_server, chromium, demo_run_url, visible, wait_for, with_panel  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By
+from test_browser_access import axe_violations
 
 from analysis.assign import assign, centres_of
 from analysis.dataset import load_csv
@@ -70,6 +71,9 @@ def test_an_uploaded_file_lands_in_the_named_clusters_and_its_link_reopens_it(ap
         header, rows = sample_table(new_songs_csv)
         assert rows[0][header.index("name_song")] in flagged
         link = wait_for(driver, lambda d: "batch=" in d.current_url and d.current_url, 10, "the link never named the batch")
+        # With its map, counts and list drawn, the panel is as usable with a screen reader as the others.
+        driver.set_script_timeout(60)
+        assert axe_violations(driver) == []
 
     with chromium() as colleague:
         colleague.get(link)
