@@ -14,7 +14,13 @@ The browser keeps ids only. What it holds for the host:
   where it shows them with partial updates (``dash.Patch``) instead of drawing again;
 - ``host.on_selection()``: ``{dataset_id, selection_id, label, count, show}``, songs chosen by hand (a lasso,
   a flow between two clusterings), kept by the store; the playlist builder takes them as its source, and
-  the shell puts it on screen when ``show`` names it.
+  the shell puts it on screen when ``show`` names it;
+- ``panel-link``: ``{panel, params}``, parameters a panel adds to the page's link while it is on screen
+  (``host.link_data``), handed back to it when such a link is opened (``host.on_link``/``host.link_params``).
+
+A panel that takes an upload puts the browser-checked file (``amc.checkUploadSize``) in a store whose
+id has the part ``UPLOADED_FILE``: the callback body limit spares a callback that names it, as it spares
+the shell's own upload, and ``host.read_upload`` reads it with the server's own checks.
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from dash.exceptions import AppNotFoundError
 
 from analysis.dataset import Dataset
 from analysis.result import ClusterModel, RunResult
+from dashboard.parses import read_upload
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,12 @@ RUN_STATE = "run-state"
 NAMES = "run-names"
 SELECTION = "song-selection"
 SELECTION_PANEL = "playlist"  # the panel that takes songs chosen by hand as its source
+PANEL_LINK = "panel-link"
+UPLOADED_FILE = "uploaded-file"
+UPLOAD_LIMIT = "upload-limit"  # the upload limit in bytes, for the browser's check
+# A panel's own link parameters: a few short ids, never data.
+LINK_PARAMS_MAX = 4
+LINK_PARAM_CHARS = 64
 # Parts of a run a panel may need. Every stored run has all but "dataset": its songs may have left the store,
 # and a panel that needs them then shows why it cannot be drawn.
 RUN_PARTS = frozenset({"sweep", "models", "pca", "breakdown", "dataset"})
@@ -107,6 +120,22 @@ def resolve_view(store, state: dict | None, songs: bool = False) -> RunView:
     sheet = store.get_names(result.run_id, k)
     return RunView(result=result, k=k, names=sheet.names, names_version=sheet.version, dataset=dataset,
                    history=sheet.history)
+
+
+def link_params_of(query: dict[str, list[str]]) -> dict[str, str]:
+    """The panel's own parameters of a parsed link query: every one but ``run``, ``k`` and ``panel``, as
+    short ids (letters, digits, ``-`` and ``_``), at most ``LINK_PARAMS_MAX`` of them."""
+    params = {}
+    for key, values in query.items():
+        value = values[0] if values else ""
+        if key in ("run", "k", "panel") or not _is_short_id(key) or not _is_short_id(value):
+            continue
+        params[key] = value
+    return dict(list(params.items())[:LINK_PARAMS_MAX])
+
+
+def _is_short_id(text: str) -> bool:
+    return 0 < len(text) <= LINK_PARAM_CHARS and text.isascii() and text.replace("-", "").replace("_", "").isalnum()
 
 
 def _whole(value, default: int) -> int:
@@ -182,6 +211,7 @@ class PanelHost:
     store: Any  # dashboard.store.ResultsStore
     namespace: str  # the panel's name
     needs_songs: bool = False  # the panel needs the run's dataset: a view without it is unavailable
+    config: Any = None  # dashboard.config.Config: the server's upload limits
 
     # run state
 
@@ -225,6 +255,40 @@ class PanelHost:
         if state.get("names_version") == version:
             return dash.no_update
         return {**state, "names_version": version}
+
+    # the page's link
+
+    def on_link(self) -> Input:
+        """Fires with ``{panel, params}`` when a panel's link parameters change; ``link_params`` reads them."""
+        return Input(PANEL_LINK, "data")
+
+    def link_params(self, data: dict | None) -> dict[str, str] | None:
+        """The parameters ``on_link`` gave when they are this panel's, else None."""
+        if not data or data.get("panel") != self.namespace:
+            return None
+        return dict(data.get("params") or {})
+
+    @staticmethod
+    def link_output() -> Output:
+        """The output through which a panel puts its parameters in the page's link (``link_data``)."""
+        return Output(PANEL_LINK, "data", allow_duplicate=True)
+
+    def link_data(self, **params: str) -> dict:
+        """``link_output``'s value: ``params`` join ``?run=&k=&panel=`` while this panel is on screen."""
+        return {"panel": self.namespace, "params": params}
+
+    # uploads
+
+    @staticmethod
+    def upload_limit() -> State:
+        """The server's upload limit in bytes, as a State for ``amc.checkUploadSize``."""
+        return State(UPLOAD_LIMIT, "data")
+
+    def read_upload(self, filename: str, contents: str) -> Dataset:
+        """The songs of a panel's upload (``contents``: the data URL of ``UPLOADED_FILE``'s store) read as the
+        shell reads its own: the server's size limit, a parse slot, the loader's policies. Raises DataError
+        or ParsesBusy, each one line naming the file."""
+        return read_upload(self.config, filename or "uploaded file", contents or "")
 
     @staticmethod
     def names_output() -> Output:

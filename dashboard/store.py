@@ -247,6 +247,7 @@ class ResultsStore:
         self.backend = backend
         self._runs = Memo(memo_size)
         self._datasets = Memo(memo_size)
+        self._batches = Memo(memo_size)
 
     @classmethod
     def from_config(cls, config) -> "ResultsStore":
@@ -315,6 +316,21 @@ class ResultsStore:
     def _dataset_index(self) -> dict[str, DatasetInfo]:
         stored = self.backend.get(DATASET_INDEX_KEY)
         return pickle.loads(stored) if stored is not None else {}
+
+    # batches: songs uploaded to be placed among a run's clusters, never offered as a dataset to cluster
+
+    def put_batch(self, dataset: Dataset) -> str:
+        """Keep ``dataset`` as a batch; its id is its content's fingerprint, so a link to it opens anywhere."""
+        key = _batch_key(dataset.fingerprint)
+        if not self.backend.exists(key):
+            self.backend.set(key, _dumps(dataset))
+        self._batches.put(dataset.fingerprint, dataset)
+        return dataset.fingerprint
+
+    def get_batch(self, batch_id: str) -> Dataset | None:
+        if not self.backend.exists(_batch_key(batch_id)):
+            return None
+        return self._memoised(self._batches, _batch_key(batch_id), batch_id)
 
     # runs
 
@@ -454,6 +470,10 @@ def _dumps(value: Any) -> bytes:
 
 def _dataset_key(dataset_id: str) -> str:
     return f"dataset:{dataset_id}"
+
+
+def _batch_key(batch_id: str) -> str:
+    return f"batch:{batch_id}"
 
 
 def _run_key(run_id: str) -> str:

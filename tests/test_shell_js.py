@@ -45,10 +45,16 @@ STATE = {"dataset_id": "d", "run_id": "r", "k": 3, "names_version": 0}
 
 
 def test_the_page_writes_a_link_to_what_it_shows():
-    assert call("linkForState", STATE, "heatmap", "") == "?run=r&k=3&panel=heatmap"
-    assert call("linkForState", STATE, None, "?old") == "?run=r&k=3"
-    assert call("linkForState", STATE, "heatmap", "?run=r&k=3&panel=heatmap") == NO_UPDATE
-    assert call("linkForState", None, "heatmap", "") == NO_UPDATE
+    assert call("linkForState", STATE, "heatmap", None, "") == "?run=r&k=3&panel=heatmap"
+    assert call("linkForState", STATE, None, None, "?old") == "?run=r&k=3"
+    assert call("linkForState", STATE, "heatmap", None, "?run=r&k=3&panel=heatmap") == NO_UPDATE
+    assert call("linkForState", None, "heatmap", None, "") == NO_UPDATE
+
+
+def test_the_panel_on_screen_adds_its_own_parameters_to_the_link():
+    batch = {"panel": "new_songs", "params": {"batch": "b1"}}
+    assert call("linkForState", STATE, "new_songs", batch, "") == "?run=r&k=3&panel=new_songs&batch=b1"
+    assert call("linkForState", STATE, "heatmap", batch, "") == "?run=r&k=3&panel=heatmap"
 
 
 @pytest.mark.parametrize("search", ["?run=r&k=3", "?run=r&k=3&panel=elbow"])
