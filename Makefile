@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.whole
+	$(BIN)/python -m benchmarks.report_draw
 
 # The dashboard in headless Chromium against the browser's floor (needs `make system-deps`).
 bench-browser: $(STAMP)
