@@ -795,7 +795,7 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
         return no_update, run_state(shell, stored, stored.chosen_k), None
     ticket = new_ticket(dataset.fingerprint, params, run_id)
     try:
-        shell.jobs.admit(ticket, session_owner())
+        shell.jobs.admit(ticket, session_owner(), started_by=signed_in_user() or "")
     except SessionBusy as busy:
         return no_update, no_update, error_alert(str(busy), "One run at a time:")
     return ticket, no_update, None
