@@ -41,6 +41,7 @@ from dashboard.host import (
     Panel,
     PanelHost,
     ViewUnavailable,
+    link_store_id,
     names_data,
     resolve_view,
     status_id,
@@ -258,6 +259,7 @@ def build_layout(shell: Shell):
             dcc.Store(id=ids.JOB_OUTCOME),
             dcc.Store(id=ids.PREFETCH),
             dcc.Store(id=ids.LINK_OPENED),
+            dcc.Store(id=ids.SIDEBAR_RUN),
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
             dcc.Store(id=ids.UPLOAD_REFUSED),
@@ -442,6 +444,7 @@ def panel_card(panel: Panel, hidden: bool):
                     [
                         dcc.Store(id=view_store_id(panel.name)),
                         dcc.Store(id=drawn_id(panel.name)),
+                        dcc.Store(id=link_store_id(panel.name), data={}),
                         html.Div(id=status_id(panel.name)),
                         html.Div(placeholder(waiting), id=body_id(panel.name)),
                     ]
@@ -613,13 +616,20 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
 
     app.callback(
         Output(ids.RUN_STATE, "data", allow_duplicate=True),
-        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
         Output(ids.PANEL_TABS, "active_tab"),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
-        *[Output(part, "value") for part in FORM_PARTS],
         Input(ids.LINK_OPENED, "data"),
         prevent_initial_call=True,
     )(partial(open_link, shell))
+
+    app.callback(
+        Output(ids.SIDEBAR_RUN, "data"),
+        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        *[Output(part, "value") for part in FORM_PARTS],
+        Input(ids.RUN_STATE, "data"),
+        State(ids.SIDEBAR_RUN, "data"),
+        prevent_initial_call=True,
+    )(partial(sidebar_for_run, shell))
 
     # The page writes its own link and tells a link that names another run from it, in the browser: the
     # panel about to be drawn never waits for a round trip about the address bar.
@@ -628,8 +638,18 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.URL, "search"),
         Input(ids.RUN_STATE, "data"),
         Input(ids.PANEL_TABS, "active_tab"),
+        Input(link_store_id(ALL), "data"),
         State(ids.URL, "search"),
+        State(link_store_id(ALL), "id"),
         prevent_initial_call=True,
+    )
+    # A panel's own part of a link the page is opened with goes to the panel (host.link_params).
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="panelLinkParams"),
+        Output(link_store_id(ALL), "data"),
+        Input(ids.URL, "search"),
+        State(link_store_id(ALL), "data"),
+        State(link_store_id(ALL), "id"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="amc", function_name="linkOpened"),
@@ -745,11 +765,20 @@ def open_link(shell: Shell, opened: dict | None):
         raise PreventUpdate
     result = shell.store.get_run(run_id)
     if result is None:
-        return no_update, no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
-                                                      "on another server.", "Link not found:"), *[no_update] * len(FORM_PARTS)
+        return no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
+                                           "on another server.", "Link not found:")
     k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
-    # The run's data and parameters go into the sidebar too: Run then reruns the same analysis.
-    return run_state(shell, result, k), result.dataset_id, tab, None, *form_values(result.params)
+    return run_state(shell, result, k), tab, None
+
+
+def sidebar_for_run(shell: Shell, state: dict | None, sidebar_run: str | None):
+    """The sidebar takes the data and parameters of each new run on screen, however it came (a link, the run
+    history, a finished job): Run then reruns the same analysis. A k switch or a rename keeps what was typed."""
+    run_id = (state or {}).get("run_id")
+    result = shell.store.get_run(run_id) if run_id and run_id != sidebar_run else None
+    if result is None:
+        raise PreventUpdate
+    return run_id, result.dataset_id, *form_values(result.params)
 
 
 def prefetch_links(shell: Shell, state: dict | None, active: str | None) -> list[str]:

@@ -11,7 +11,8 @@ The browser keeps ids only. What it holds for the host:
 - per panel, ``host.on_view()``: ``{dataset_id, run_id, k}`` while the panel is on screen, so nothing
   off screen is drawn or updated for a k it is not showing;
 - ``host.on_names()``: ``{run_id, k, version, names}``, the team's current names, which a panel puts
-  where it shows them with partial updates (``dash.Patch``) instead of drawing again.
+  where it shows them with partial updates (``dash.Patch``) instead of drawing again;
+- per panel, ``host.link_params()``: ``{key: text}``, the panel's own choices in the page's link.
 """
 from __future__ import annotations
 
@@ -169,6 +170,10 @@ def status_id(panel_name: str) -> dict:
     return {"host": "status", "panel": panel_name}
 
 
+def link_store_id(panel_name: str) -> dict:
+    return {"host": "link", "panel": panel_name}
+
+
 @dataclass
 class PanelHost:
     """What one panel may use of the shell; built by the shell, one per panel (or per shell namespace)."""
@@ -226,6 +231,19 @@ class PanelHost:
         """Beside ``state_output``, a rename hands every panel the new names at once (``names_data``),
         a round trip sooner than the shell would fetch them."""
         return Output(NAMES, "data", allow_duplicate=True)
+
+    # the page's link
+
+    def link_params(self) -> State:
+        """The panel's own choices in the page's link, ``{key: text}`` (``{}`` when it has none): those of the
+        link the page was opened with, until the panel writes its own through ``link_output``."""
+        return State(link_store_id(self.namespace), "data")
+
+    def link_output(self) -> Output:
+        """Write ``{key: text}`` here and, while the panel is on screen, the page's link carries it as
+        ``?...&panel=<name>&<name>.<key>=<text>``: whoever opens the link gets it back from ``link_params``.
+        Keep it to a few short texts; write ``{}`` when the panel's choice is back to its default."""
+        return Output(link_store_id(self.namespace), "data", allow_duplicate=True)
 
     # callbacks
 

@@ -34,4 +34,5 @@ UPLOAD_ACCEPTED = "upload-accepted"  # {filename, contents}: an upload within th
 UPLOAD_REFUSED = "upload-refused"  # {filename, bytes, at}: an upload the browser refused as too large
 UPLOAD_LIMIT = "upload-limit"  # the limit in bytes, for the browser's check
 PREFETCH = "prefetch"  # links of the panel about to be shown, fetched by the browser while it is drawn
+SIDEBAR_RUN = "sidebar-run"  # the run whose data and parameters the sidebar last took
 LINK_OPENED = "link-opened"  # the page's search when it names another run than the one shown

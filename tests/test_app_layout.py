@@ -194,25 +194,36 @@ def open_link(app, search: str) -> dict:
                      {f"{ids.LINK_OPENED}.data": {"search": search, "at": 1}})
 
 
+def sidebar_for(app, state: dict, sidebar_run: str | None = None) -> dict:
+    """What the sidebar takes when the run state becomes ``state``."""
+    return dash_call(app, f"{ids.SIDEBAR_RUN}.data", f"{ids.RUN_STATE}.data",
+                     {f"{ids.RUN_STATE}.data": state, f"{ids.SIDEBAR_RUN}.data": sidebar_run})
+
+
 def test_link_opens_the_run_at_its_k(app, config, demo_id):
     run = stored_run(config, demo_id, RunParams(k_min=2, k_max=4))
 
     response = open_link(app, f"?run={run.run_id}&k=4")
 
     assert response[ids.RUN_STATE]["data"] == {"dataset_id": demo_id, "run_id": run.run_id, "k": 4, "names_version": 0}
-    assert response[ids.DATASET_PICKER]["value"] == demo_id
+    assert sidebar_for(app, response[ids.RUN_STATE]["data"])[ids.DATASET_PICKER]["value"] == demo_id
 
 
-def test_a_link_puts_its_runs_data_and_parameters_into_the_sidebar(app, config, demo_id):
+def test_each_new_run_on_screen_puts_its_data_and_parameters_into_the_sidebar(app, config, demo_id):
     params = RunParams(features=("energy", "tempo", "followers"), log_features=("followers",),
                        clip_percentiles=(2.0, 98.0), k_min=3, k_max=5, seed=43)
     run = stored_run(config, demo_id, params)
+    state = {"dataset_id": demo_id, "run_id": run.run_id, "k": 4, "names_version": 0}
 
-    response = open_link(app, f"?run={run.run_id}")
+    response = sidebar_for(app, state)
 
     form = [response[part]["value"] for part in FORM_PARTS]
     assert form == [["energy", "tempo", "followers"], ["followers"], True, [2.0, 98.0], 3, 5, 43]
     assert params_from_form(*form) == params  # pressing Run reruns the same analysis
+    assert response[ids.SIDEBAR_RUN]["data"] == run.run_id
+    # Another k of the same run keeps what the user has typed since.
+    with pytest.raises(CallbackSkipped):
+        sidebar_for(app, {**state, "k": 3}, sidebar_run=run.run_id)
 
 
 def test_link_to_an_unknown_run_explains(app):
