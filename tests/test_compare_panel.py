@@ -109,12 +109,12 @@ def test_the_comparison_shows_the_ari_the_team_s_names_and_goes_into_the_link(ap
     assert f"ARI {expected:.3f}" in shown_text and "run 2, k=3" in shown_text
     assert "Late-night &lt;b&gt;jazz&lt;/b&gt;" in shown_text  # escaped in the figures' labels
     assert "Late-night <b>jazz</b>" in shown_text  # as typed in the table, which Dash writes as text
-    assert answer[dash_id(link_store_id("compare"))]["data"] == {"a": f"{run.run_id}:3", "b": "second-run:3"}
+    assert answer[dash_id(PART("choice"))]["data"] == {"a": f"{run.run_id}:3", "b": "second-run:3"}
 
 
 def test_the_default_comparison_keeps_the_link_short_and_a_k_the_run_lacks_is_corrected(app, run):  # noqa: F811
     answer = show(app, run, (run.run_id, 3), (run.run_id, 4))
-    assert answer[dash_id(link_store_id("compare"))]["data"] == {}
+    assert answer[dash_id(PART("choice"))]["data"] == {}
     assert "ARI 1.000" not in json.dumps(answer)
 
     corrected = show(app, run, (run.run_id, 3), (run.run_id, 9))

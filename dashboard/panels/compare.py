@@ -36,7 +36,6 @@ def layout(view: RunView):
             html.Div(id=PANEL.part_id("history")),
             html.H3("Compare two clusterings", className="h6 mt-3"),
             html.Div(id=PANEL.part_id("chooser")),
-            html.Div(id=PANEL.part_id("comparison"), className="mt-2"),
         ]
     )
 
@@ -147,7 +146,13 @@ def chooser(runs: list[RunInfo], choice: tuple[Choice, Choice]):
             ],
             md=6,
         ))
-    return dbc.Row(columns, class_name="g-3")
+    # What ``show`` writes arrives with what it reads: a part of the page it writes while its choices are not
+    # drawn yet would wake it on a rename with inputs missing.
+    return html.Div([
+        dbc.Row(columns, class_name="g-3"),
+        html.Div(id=PANEL.part_id("comparison"), className="mt-2"),
+        dcc.Store(id=PANEL.part_id("choice")),  # the two shown, as the link writes them
+    ])
 
 
 def k_options(ks) -> list[dict]:
@@ -215,14 +220,13 @@ def register(host: PanelHost) -> None:
         Output(PANEL.part_id("k", side="b"), "options"),
         Output(PANEL.part_id("k", side="b"), "value"),
         Output(PANEL.part_id("comparison"), "children"),
-        host.link_output(),
+        Output(PANEL.part_id("choice"), "data"),
         Input(PANEL.part_id("run", side="a"), "value"),
         Input(PANEL.part_id("k", side="a"), "value"),
         Input(PANEL.part_id("run", side="b"), "value"),
         Input(PANEL.part_id("k", side="b"), "value"),
         host.on_names(),
         State(PANEL.part_id("view"), "data"),
-        prevent_initial_call="initial_duplicate",
     )
     def show(run_a, k_a, run_b, k_b, _names, shown):
         view = host.view(shown)
@@ -245,6 +249,10 @@ def register(host: PanelHost) -> None:
         default = (choice[0], choice[1]) == default_choice(view)
         return (*answer, comparison_view(comparison, names_a, names_b, *labels),
                 {} if default else link_of(*choice))
+
+    @host.callback(host.link_output(), Input(PANEL.part_id("choice"), "data"), prevent_initial_call=True)
+    def write_link(choice):
+        return choice
 
     @host.callback(
         host.state_output(),
