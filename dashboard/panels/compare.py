@@ -22,6 +22,7 @@ from dashboard.panels.common import graph
 from dashboard.store import RunInfo
 
 SIDES = ("a", "b")
+RUN_LABEL_CHARS = 60  # a run's label in a picker, which fits a laptop's panel
 # RunParams fields a person chose; the rest (silhouette sampling) are told only when they differ too.
 PARAMS_DEFAULT = RunParams()
 
@@ -130,29 +131,34 @@ def link_of(a: Choice, b: Choice) -> dict:
 
 
 def chooser(runs: list[RunInfo], choice: tuple[Choice, Choice]):
-    labels = {info.run_id: f"run {number} · {stored_at(info.stored_at)} · {params_summary(info.params)}"
+    """A row per side: which run, which k. A run's label is its number, when and what differs, cut to fit."""
+    labels = {info.run_id: cut(f"run {number} · {stored_at(info.stored_at)} · {params_summary(info.params)}")
               for number, info in numbered(runs)}
     ks = {info.run_id: info.params.ks for info in runs}
-    columns = []
+    rows = []
     for side, (run_id, k) in zip(SIDES, choice):
         run_select, k_select = PANEL.part_id("run", side=side), PANEL.part_id("k", side=side)
-        columns.append(dbc.Col(
+        rows.append(dbc.Row(
             [
-                dbc.Label(f"{side.upper()}: run", html_for=dom_id(run_select)),
-                dbc.Select(id=run_select, options=[{"label": label, "value": run} for run, label in labels.items()],
-                           value=run_id),
-                dbc.Label(f"{side.upper()}: k", html_for=dom_id(k_select), class_name="mt-1"),
-                dbc.Select(id=k_select, options=k_options(ks[run_id]), value=str(k)),
+                dbc.Col(dbc.Label(f"{side.upper()}: run", html_for=dom_id(run_select)), width="auto"),
+                dbc.Col(dbc.Select(id=run_select, value=run_id,
+                                   options=[{"label": label, "value": run} for run, label in labels.items()])),
+                dbc.Col(dbc.Label("k", html_for=dom_id(k_select)), width="auto"),
+                dbc.Col(dbc.Select(id=k_select, options=k_options(ks[run_id]), value=str(k)), width="auto"),
             ],
-            md=6,
+            class_name="g-2 align-items-center mb-2",
         ))
     # What ``show`` writes arrives with what it reads: a part of the page it writes while its choices are not
     # drawn yet would wake it on a rename with inputs missing.
     return html.Div([
-        dbc.Row(columns, class_name="g-3"),
+        *rows,
         html.Div(id=PANEL.part_id("comparison"), className="mt-2"),
         dcc.Store(id=PANEL.part_id("choice")),  # the two shown, as the link writes them
     ])
+
+
+def cut(label: str) -> str:
+    return label if len(label) <= RUN_LABEL_CHARS else label[:RUN_LABEL_CHARS - 1].rstrip() + "…"
 
 
 def k_options(ks) -> list[dict]:
