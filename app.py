@@ -7,6 +7,7 @@ USAGE = """usage: amc COMMAND [options]
 
 commands:
   cluster   cluster a CSV and write clustered.csv, summary.json and report.html
+  assign    put new songs into the named clusters of an earlier 'amc cluster' run
   serve     run the dashboard
   worker    run a Celery worker for background clustering jobs (needs AMC_REDIS_URL)
 
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.cli import cluster_main
 
         return cluster_main(rest)
+    if command == "assign":
+        from analysis.cli import assign_main
+
+        return assign_main(rest)
     if command == "serve":
         from dashboard.server import serve_main
 

@@ -1,7 +1,8 @@
 """``amc cluster``: cluster a songs CSV and write clustered.csv, summary.json and report.html.
+``amc assign``: put new songs into the named clusters of an earlier ``amc cluster`` run.
 
-Bad input (unreadable or invalid CSV, unusable parameters or names file, an output directory that
-cannot be written) ends with exit status 2 and one line on stderr, never a traceback.
+Bad input (unreadable or invalid CSV, unusable parameters, names file or run, an output directory
+that cannot be written) ends with exit status 2 and one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.assign import (
+    ClusterCentres,
+    SummaryError,
+    assign,
+    assigned_frame,
+    assignment_summary,
+    centres_from_summary,
+    centres_of,
+    summary_section,
+)
 from analysis.dataset import DataError, Dataset, load_csv
 from analysis.export import clustered_frame, write_csv
 from analysis.names import NamesFile, NamesFileError, first_repeated_name, parse_names_file
@@ -30,25 +41,37 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
-        raise UsageError(f"{message} (see 'amc cluster --help')")
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def cluster_main(argv: list[str]) -> int:
+    return _command(CLUSTER, _cluster, argv)
+
+
+def assign_main(argv: list[str]) -> int:
+    return _command(ASSIGN, _assign, argv)
+
+
+CLUSTER, ASSIGN = "amc cluster", "amc assign"
+
+
+def _command(prog: str, body, argv: list[str]) -> int:
+    """Run ``body(argv)``; a problem with the input is one line on stderr and exit status 2."""
     try:
-        return _cluster(argv)
-    except (UsageError, DataError, ParameterError, NamesFileError) as error:
-        print(f"amc cluster: {error}", file=sys.stderr)
+        return body(argv)
+    except (UsageError, DataError, ParameterError, NamesFileError, SummaryError) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
         return USAGE_ERROR
     except SystemExit as exit_request:  # --help
         return int(exit_request.code or 0)
     except KeyboardInterrupt:
-        print("amc cluster: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="amc cluster",
+        prog=CLUSTER,
         description="Cluster songs by their audio features; write clustered.csv, summary.json and report.html.",
     )
     parser.add_argument("input", metavar="INPUT.csv", help="songs CSV in the single_genre_artists.csv schema")
@@ -189,8 +212,8 @@ class _Progress:
             self.bar.close()  # the bar goes; the summary line says what was written
 
 
-def _say(message: str) -> None:
-    print(f"amc cluster: {message}", file=sys.stderr, flush=True)
+def _say(message: str, prog: str = CLUSTER) -> None:
+    print(f"{prog}: {message}", file=sys.stderr, flush=True)
 
 
 def _display_names(result: RunResult, names_file: NamesFile | None, names_path: Path | None) -> dict[int, str]:
@@ -217,7 +240,7 @@ def _refuse_repeated_names(names: dict[int, str], from_file: set[int], names_pat
         first, second = repeated
         named, unnamed = (first, second) if first in from_file else (second, first)
         raise UsageError(
-            f"{names_path}: cluster {named} is named {names[named]!r}, the suggested name of cluster {unnamed}; "
+            f"{names_path}: cluster {named} is named {names[named]!r}, the name cluster {unnamed} has already; "
             f"name cluster {unnamed} too"
         )
 
@@ -229,13 +252,13 @@ def _write_outputs(result: RunResult, dataset: Dataset, names: dict[int, str], o
                    progress: _Progress) -> None:
     from analysis.report import write_report
 
-    summary = json.dumps(_json_safe(summary_of(result, names)), ensure_ascii=False, indent=2, allow_nan=False)
+    summary = _json_text(summary_of(result, names, centres_of(result, dataset.frame, names)))
     try:
         # The CSV is Arrow's work, done without the GIL: it is written while the report is drawn.
         with ThreadPoolExecutor(1) as beside:
             table = beside.submit(write_csv, clustered_frame(dataset, result.model().labels, names),
                                   out / "clustered.csv")
-            (out / "summary.json").write_text(summary + "\n", encoding="utf-8")
+            (out / "summary.json").write_text(summary, encoding="utf-8")
             write_report(result, dataset, out / "report.html", names)
             progress.step(OUTPUT_STEPS[0])
             table.result()
@@ -244,8 +267,13 @@ def _write_outputs(result: RunResult, dataset: Dataset, names: dict[int, str], o
         raise UsageError(f"{out}: cannot write the results ({error.strerror or error})") from None
 
 
-def summary_of(result: RunResult, names: dict[int, str]) -> dict:
-    """Everything about the run a script may want, as plain JSON values."""
+def _json_text(value: dict) -> str:
+    return json.dumps(_json_safe(value), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def summary_of(result: RunResult, names: dict[int, str], centres: ClusterCentres) -> dict:
+    """Everything about the run a script may want, as plain JSON values; ``centres`` (of the chosen k)
+    are what ``amc assign`` reads back."""
     model = result.model()
     clusters = [
         {
@@ -268,12 +296,7 @@ def summary_of(result: RunResult, names: dict[int, str]) -> dict:
         "dataset": {"name": result.dataset_name, "fingerprint": result.dataset_id},
         "code_version": result.code_version,
         "params": result.params.to_dict(),
-        "data_report": {
-            "source": result.data_report.source,
-            "rows_read": result.data_report.rows_read,
-            "rows_kept": result.data_report.rows_kept,
-            "actions": [vars(action) for action in result.data_report.actions],
-        },
+        "data_report": result.data_report.to_dict(),
         "transform": {
             "features": transform.features,
             "log_features": transform.log_features,
@@ -294,8 +317,72 @@ def summary_of(result: RunResult, names: dict[int, str]) -> dict:
             "loadings": result.pca.loadings.to_dict(orient="index"),
         },
         "clusters": clusters,
+        "assignment": summary_section(centres),
         "timings": result.timings,
     }
+
+
+def _assign_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=ASSIGN,
+        description="Put new songs into the named clusters of an earlier 'amc cluster' run; "
+                    "write assigned.csv and summary.json.",
+    )
+    parser.add_argument("input", metavar="NEW.csv", help="songs CSV in the single_genre_artists.csv schema")
+    parser.add_argument("--run", required=True, type=Path, metavar="DIR", help="output directory of 'amc cluster'")
+    parser.add_argument("--out", required=True, metavar="OUT", help="output directory (created when missing)")
+    parser.add_argument("--names", type=Path, metavar="names.json",
+                        help="cluster names saved from the dashboard; they replace the run's names")
+    return parser
+
+
+def _assign(argv: list[str]) -> int:
+    args = _assign_parser().parse_args(argv)
+    centres = _run_centres(args.run)
+    if args.names:
+        centres = centres.renamed(_team_names(args.names, centres))
+    dataset = load_csv(args.input)
+    out = _output_directory(args.out)
+    assignment = assign(centres, dataset)
+    _say(f"{dataset.name}: {dataset.report.rows_kept:,} of {dataset.report.rows_read:,} rows kept", ASSIGN)
+    summary = assignment_summary(centres, assignment, dataset)
+    try:
+        write_csv(assigned_frame(dataset, assignment, centres.names), out / "assigned.csv")
+        (out / "summary.json").write_text(_json_text(summary), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{out}: cannot write the results ({error.strerror or error})") from None
+    _say(f"{len(assignment.labels):,} songs into the {centres.k} clusters of run {centres.run_id}, "
+         f"{summary['fits_no_cluster']['count']:,} fitting no cluster well; "
+         f"wrote {out / 'assigned.csv'}, {out / 'summary.json'}", ASSIGN)
+    return 0
+
+
+def _run_centres(run: Path) -> ClusterCentres:
+    path = run / "summary.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read ({error.strerror or error}); --run takes an 'amc cluster' "
+                         "output directory") from None
+    except UnicodeDecodeError:
+        raise SummaryError(f"{path}: not UTF-8 text, not an 'amc cluster' summary") from None
+    try:
+        summary = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SummaryError(f"{path}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    return centres_from_summary(summary, str(path))
+
+
+def _team_names(names_path: Path, centres: ClusterCentres) -> dict[int, str]:
+    """The names file's names for the run's clusters (the run's names stay where it names none)."""
+    names_file = _read_names_file(names_path)
+    if names_file.k != centres.k:
+        raise UsageError(f"{names_path}: names clusters for k={names_file.k}, but the run has k={centres.k}")
+    if names_file.run_id and names_file.run_id != centres.run_id:
+        _say(f"{names_path}: saved for run {names_file.run_id}, applied to run {centres.run_id} by cluster number",
+             ASSIGN)
+    _refuse_repeated_names({**centres.names, **names_file.names}, set(names_file.names), names_path)
+    return names_file.names
 
 
 def _json_safe(value):

@@ -25,6 +25,7 @@ ORDER_SEED = "seed"  # closeness to the picked song ("more like this")
 ORDERS: tuple[str, ...] = (ORDER_CENTRE, ORDER_POPULARITY, ORDER_SEED, *RANGE_COLUMNS)
 # A query travels in a URL: a bound on its size keeps a hostile link from costing memory.
 MAX_ENCODED_CHARS = 16_000
+MAX_SELECTION_ID_CHARS = 64
 
 
 class PlaylistError(ValueError):
@@ -37,6 +38,8 @@ class PlaylistQuery:
 
     Ranges are inclusive and in raw units (the values of the input file). ``like_row`` is a row
     position in ``Dataset.frame``: with it, ``order_by="seed"`` orders by closeness to that song.
+    ``selection`` names songs chosen by hand (a lasso on the scatter), kept by whoever stores them: the
+    caller hands their rows to ``build_playlist``, which then keeps only those.
     """
 
     clusters: tuple[int, ...] = ()
@@ -51,6 +54,7 @@ class PlaylistQuery:
     descending: bool = False
     like_row: int | None = None
     within_like_cluster: bool = False
+    selection: str | None = None
 
     def validate(self) -> "PlaylistQuery":
         if self.order_by not in ORDERS:
@@ -133,6 +137,14 @@ def _ranges(value: object) -> dict[str, tuple[float, float]]:
     return {str(name): _range(bounds) for name, bounds in value.items()}
 
 
+def _selection_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SELECTION_ID_CHARS or not value.isalnum():
+        raise PlaylistError(f"{str(value)[:40]!r} is not a selection id")
+    return value
+
+
 def _order(value: object) -> str:
     if not isinstance(value, str):
         raise PlaylistError(f"order_by is text, got {value!r}")
@@ -152,6 +164,7 @@ _PARSERS = {
     "descending": _bool,
     "like_row": _optional_int,
     "within_like_cluster": _bool,
+    "selection": _selection_id,
 }
 
 
@@ -220,8 +233,11 @@ class SongTable:
         return self.frame[name].to_numpy(dtype=np.float64)
 
 
-def build_playlist(songs: SongTable, model: ClusterModel, query: PlaylistQuery) -> pd.DataFrame:
+def build_playlist(songs: SongTable, model: ClusterModel, query: PlaylistQuery,
+                   selected: np.ndarray | None = None) -> pd.DataFrame:
     """The songs the query keeps, in its order, at most ``query.limit`` of them.
+
+    ``selected``: the rows of ``query.selection`` (positions in ``Dataset.frame``); only they can be kept.
 
     Returns columns ``row`` (position in ``Dataset.frame``), ``cluster``, ``centre_distance``
     (to the song's own cluster centre in the model space) and ``seed_distance`` (to the picked
@@ -231,7 +247,10 @@ def build_playlist(songs: SongTable, model: ClusterModel, query: PlaylistQuery) 
     query.validate()
     if query.like_row is not None and not 0 <= query.like_row < len(songs):
         raise PlaylistError(f"the picked song (row {query.like_row}) is not in this dataset")
-    rows = np.flatnonzero(_filter_mask(songs, model.labels, query))
+    mask = _filter_mask(songs, model.labels, query)
+    if query.selection is not None:
+        mask &= _selected_mask(len(songs), selected)
+    rows = np.flatnonzero(mask)
     if query.dedupe:
         rows = _most_popular_copies(songs, rows)
     labels = model.labels[rows].astype(np.int64)
@@ -270,6 +289,17 @@ def _filter_mask(songs: SongTable, labels: np.ndarray, query: PlaylistQuery) -> 
         mask &= (values >= low) & (values <= high)
     if query.like_row is not None:
         mask &= _like_mask(songs, labels, query)
+    return mask
+
+
+def _selected_mask(n_songs: int, selected: np.ndarray | None) -> np.ndarray:
+    if selected is None:
+        raise PlaylistError("the playlist's selection of songs was not found")
+    selected = np.asarray(selected, dtype=np.int64)
+    if selected.size and not (0 <= selected.min() and selected.max() < n_songs):
+        raise PlaylistError("the selection names songs this dataset does not have")
+    mask = np.zeros(n_songs, dtype=bool)
+    mask[selected] = True
     return mask
 
 

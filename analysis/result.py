@@ -170,6 +170,11 @@ class DataReport:
     def lines(self) -> list[str]:
         return [f"{a.column}: {a.problem} in {a.count} row(s){_first_lines(a.first_rows)}: {a.policy}" for a in self.actions]
 
+    def to_dict(self) -> dict:
+        """The report as plain JSON values, as summary files carry it."""
+        return {"source": self.source, "rows_read": self.rows_read, "rows_kept": self.rows_kept,
+                "actions": [vars(action) for action in self.actions]}
+
 
 def _first_lines(lines: tuple[int, ...]) -> str:
     return f" (first at line {', '.join(map(str, lines))})" if lines else ""

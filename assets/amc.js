@@ -73,38 +73,21 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 }
             });
         },
-        // ?run=&k=&panel= of what the page shows, and the panel's own choices (host.link_output) as
-        // <panel>.<key>=, so that the address is a link to it.
-        linkForState: function (state, panel, panelParams, search, panelIds) {
+        // ?run=&k=&panel= of what the page shows, so that the address is a link to it, then the parameters
+        // the panel on screen adds (panelLink: {panel, params}, see host.link_data).
+        linkForState: function (state, panel, panelLink, search) {
             if (!state || !state.run_id) {
                 return window.dash_clientside.no_update;
             }
             const query = new URLSearchParams({run: state.run_id, k: String(state.k)});
             if (panel) {
                 query.set("panel", panel);
-                const at = (panelIds || []).findIndex((id) => id.panel === panel);
-                Object.entries((at >= 0 && (panelParams || [])[at]) || {}).forEach(([key, value]) => {
-                    query.set(panel + "." + key, String(value));
-                });
+            }
+            if (panel && panelLink && panelLink.panel === panel) {
+                Object.entries(panelLink.params || {}).forEach(([key, value]) => query.set(key, value));
             }
             const wanted = "?" + query.toString();
             return wanted === search ? window.dash_clientside.no_update : wanted;
-        },
-        // Each panel's own choices in the link (<panel>.<key>=), for host.link_params; a panel the link says
-        // nothing of keeps its own.
-        panelLinkParams: function (search, current, panelIds) {
-            const query = new URLSearchParams(search || "");
-            return panelIds.map((id, i) => {
-                const prefix = id.panel + ".";
-                const params = {};
-                query.forEach((value, key) => {
-                    if (key.startsWith(prefix)) {
-                        params[key.slice(prefix.length)] = value;
-                    }
-                });
-                const same = JSON.stringify(params) === JSON.stringify(current[i] || {});
-                return Object.keys(params).length === 0 || same ? window.dash_clientside.no_update : params;
-            });
         },
         // A link that names another run or k than the one shown goes to the server to be opened; the link
         // the page wrote itself, or a tab the user has just chosen, goes nowhere.
@@ -114,6 +97,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 return window.dash_clientside.no_update;
             }
             return {search: search, at: Date.now()};
+        },
+        showSelection: function (selection, active) {
+            const wanted = (selection && selection.show) || active;
+            return wanted === active ? window.dash_clientside.no_update : wanted;
         },
         // The browser's own upload size check: a file over the limit is never sent to the server.
         checkUploadSize: function (contents, filename, limit) {

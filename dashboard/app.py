@@ -7,8 +7,6 @@ follows k) or, for a panel that does not put renamed clusters in place itself, t
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import importlib.util
@@ -38,10 +36,11 @@ from dashboard.exports import DATASET_ROUTE, register_dataset_export
 from dashboard.guard import LoginThrottle, callback_body_limit, check_callback_shape
 from dashboard.health import add_health_route
 from dashboard.host import (
+    UPLOADED_FILE,
     Panel,
     PanelHost,
     ViewUnavailable,
-    link_store_id,
+    link_params_of,
     names_data,
     resolve_view,
     status_id,
@@ -50,7 +49,7 @@ from dashboard.host import (
 )
 from dashboard.jobs import RunJobs, error_alert, new_ticket
 from dashboard.limits import SessionBusy
-from dashboard.parses import ParsesBusy, ParseSlots
+from dashboard.parses import ParsesBusy, read_upload, refused_in_browser
 from dashboard.panels.common import section
 from dashboard.panels.registry import failed_panel, load_panels
 from dashboard.store import Memo, ResultsStore, StoreUnavailable, UnknownRun
@@ -63,7 +62,6 @@ DEMO_CSV = ROOT / "data" / "demo_songs.csv"
 VENDOR_ROUTE = "/_amc/vendor/"
 # JSON and base64 around an upload of the largest allowed size.
 UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
-PARSE_WAIT_SECONDS = 30  # an upload waits this long for a parse slot before it is asked to come back
 REPORT_LINES_SHOWN = 5
 # Drawn panels kept per process: every user viewing a run at a k gets the same components.
 DRAWN_KEPT = 32
@@ -142,7 +140,7 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
     shell_host = PanelHost(app, store, SHELL, needs_songs=True)
     register_dataset_export(shell_host)
-    registered = register_panels(app, store, load_panels() if panels is None else panels)
+    registered = register_panels(app, store, load_panels() if panels is None else panels, config)
     shell = Shell(config, store, jobs, registered, *_offer_datasets(config, store), host=shell_host)
     # The first run after a start draws as fast as the next: the offered songs' figures are prepared now,
     # before any request. Not in a thread: a run's process is forked from this one, and a fork copies the
@@ -155,11 +153,12 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     return app
 
 
-def register_panels(app: dash.Dash, store: ResultsStore, panels: list[Panel]) -> tuple[Panel, ...]:
+def register_panels(app: dash.Dash, store: ResultsStore, panels: list[Panel], config: Config | None = None
+                    ) -> tuple[Panel, ...]:
     """Hand each panel its host; a panel whose ``register`` raises is shown as a failed panel instead."""
     registered = []
     for panel in sorted(panels, key=lambda p: p.order):
-        host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs)
+        host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs, config=config)
         try:
             _ship_assets(app, host, panel)
             if panel.register is not None:
@@ -185,7 +184,7 @@ def _ship_assets(app: dash.Dash, host: PanelHost, panel: Panel) -> None:
 def _check_callbacks_early(server: flask.Flask, gated: bool) -> None:
     """A callback's size and shape are checked right after the login (the first check when there is one)
     and before anything else, dash-auth's check among them, which indexes the body unguarded."""
-    upload = (f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data")
+    upload = (f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", UPLOADED_FILE)
     checks = server.before_request_funcs.setdefault(None, [])
     at = 1 if gated else 0
     checks[at:at] = [callback_body_limit(upload), check_callback_shape]
@@ -254,12 +253,14 @@ def build_layout(shell: Shell):
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.RUN_STATE),
             dcc.Store(id=ids.NAMES),
+            dcc.Store(id=ids.SELECTION),
             dcc.Interval(id=ids.NAMES_POLL, interval=NAMES_POLL_MS),
             dcc.Store(id=ids.RUN_REQUEST),
             dcc.Store(id=ids.JOB_OUTCOME),
             dcc.Store(id=ids.PREFETCH),
             dcc.Store(id=ids.LINK_OPENED),
             dcc.Store(id=ids.SIDEBAR_RUN),
+            dcc.Store(id=ids.PANEL_LINK),
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
             dcc.Store(id=ids.UPLOAD_REFUSED),
@@ -444,7 +445,6 @@ def panel_card(panel: Panel, hidden: bool):
                     [
                         dcc.Store(id=view_store_id(panel.name)),
                         dcc.Store(id=drawn_id(panel.name)),
-                        dcc.Store(id=link_store_id(panel.name), data={}),
                         html.Div(id=status_id(panel.name)),
                         html.Div(placeholder(waiting), id=body_id(panel.name)),
                     ]
@@ -618,6 +618,7 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.RUN_STATE, "data", allow_duplicate=True),
         Output(ids.PANEL_TABS, "active_tab"),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
+        Output(ids.PANEL_LINK, "data", allow_duplicate=True),
         Input(ids.LINK_OPENED, "data"),
         prevent_initial_call=True,
     )(partial(open_link, shell))
@@ -638,24 +639,24 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.URL, "search"),
         Input(ids.RUN_STATE, "data"),
         Input(ids.PANEL_TABS, "active_tab"),
-        Input(link_store_id(ALL), "data"),
+        Input(ids.PANEL_LINK, "data"),
         State(ids.URL, "search"),
-        State(link_store_id(ALL), "id"),
         prevent_initial_call=True,
-    )
-    # A panel's own part of a link the page is opened with goes to the panel (host.link_params).
-    app.clientside_callback(
-        ClientsideFunction(namespace="amc", function_name="panelLinkParams"),
-        Output(link_store_id(ALL), "data"),
-        Input(ids.URL, "search"),
-        State(link_store_id(ALL), "data"),
-        State(link_store_id(ALL), "id"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="amc", function_name="linkOpened"),
         Output(ids.LINK_OPENED, "data"),
         Input(ids.URL, "search"),
         State(ids.RUN_STATE, "data"),
+    )
+
+    # Songs handed over to be shown (a flow clicked, "make a playlist" of a lasso) open the playlist builder.
+    app.clientside_callback(
+        ClientsideFunction(namespace="amc", function_name="showSelection"),
+        Output(ids.PANEL_TABS, "active_tab", allow_duplicate=True),
+        Input(ids.SELECTION, "data"),
+        State(ids.PANEL_TABS, "active_tab"),
+        prevent_initial_call=True,
     )
 
     app.callback(
@@ -752,7 +753,8 @@ def newer_names(shell: Shell, _tick, state: dict | None):
 
 
 def open_link(shell: Shell, opened: dict | None):
-    """``?run=<id>&k=<k>&panel=<name>`` opens that stored run on that panel, for anyone with the link.
+    """``?run=<id>&k=<k>&panel=<name>`` opens that stored run on that panel, for anyone with the link; the
+    link's other parameters go to that panel (``host.on_link``).
 
     ``amc.linkOpened`` hands over only links that name another run or k than the page shows: the link
     the page wrote itself is left alone, and so is the tab the user has just chosen.
@@ -766,9 +768,11 @@ def open_link(shell: Shell, opened: dict | None):
     result = shell.store.get_run(run_id)
     if result is None:
         return no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
-                                           "on another server.", "Link not found:")
+                                           "on another server.", "Link not found:"), no_update
     k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
-    return run_state(shell, result, k), tab, None
+    params = link_params_of(query)
+    panel_link = {"panel": panel, "params": params} if params and tab is not no_update else no_update
+    return run_state(shell, result, k), tab, None, panel_link
 
 
 def sidebar_for_run(shell: Shell, state: dict | None, sidebar_run: str | None):
@@ -859,21 +863,14 @@ def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
     """Store a good upload and choose it, or explain the refusal; either way the browser drops the file's bytes."""
     dropped = (None, None)  # Upload.contents and the accepted copy: the file must not stay in the page
     if ctx.triggered_id == ids.UPLOAD_REFUSED:
-        size = refused["bytes"] / 1024 / 1024
-        limit = shell.config.max_upload_mb
-        message = f"{refused['filename']}: {size:.1f} MB is more than the upload limit of {limit} MB; it was not sent"
-        return upload_refusal(message), no_update, no_update, *dropped
+        return upload_refusal(refused_in_browser(refused, shell.config.max_upload_mb)), no_update, no_update, *dropped
     if not accepted:
         raise PreventUpdate  # the bytes were just dropped
     name = accepted.get("filename") or "uploaded file"
-    slots = ParseSlots(shell.config.parse_slots_dir, shell.config.max_parses)
     try:
-        with slots.slot(wait=PARSE_WAIT_SECONDS):
-            dataset = load_upload(name, accepted.get("contents") or "", shell.config.max_upload_bytes)
-    except DataError as error:
+        dataset = read_upload(shell.config, name, accepted.get("contents") or "")
+    except (DataError, ParsesBusy) as error:
         return upload_refusal(str(error)), no_update, no_update, *dropped
-    except ParsesBusy as busy:
-        return upload_refusal(f"{name}: {busy}"), no_update, no_update, *dropped
     except Exception as error:  # a loader bug must still end in words, not a broken page
         log.exception("upload %s could not be loaded", name)
         message = f"{name}: could not be read ({type(error).__name__}: {error})"
@@ -902,20 +899,6 @@ def remove_dataset(shell: Shell, confirmed, dataset_id: str | None):
     removed = dbc.Alert(f"Removed {info.name} ({info.rows:,} songs).", color="info", dismissable=True,
                         class_name="amc-alert")
     return removed, options, default
-
-
-def load_upload(name: str, contents: str, limit: int) -> Dataset:
-    """The server's own checks: the browser's size check can be bypassed. The limit bounds what was sent
-    and, through ``load_csv`` as for ``amc cluster``, the CSV once decompressed."""
-    _, _, payload = contents.partition(",")
-    try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise DataError(f"{name}: the upload arrived damaged (not base64); try again") from None
-    if len(data) > limit:
-        raise DataError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is more than the upload limit of "
-                        f"{limit // 1024 // 1024} MB")
-    return load_csv(data, name=name, max_bytes=limit)
 
 
 def upload_refusal(message: str):

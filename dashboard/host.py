@@ -12,7 +12,15 @@ The browser keeps ids only. What it holds for the host:
   off screen is drawn or updated for a k it is not showing;
 - ``host.on_names()``: ``{run_id, k, version, names}``, the team's current names, which a panel puts
   where it shows them with partial updates (``dash.Patch``) instead of drawing again;
-- per panel, ``host.link_params()``: ``{key: text}``, the panel's own choices in the page's link.
+- ``host.on_selection()``: ``{dataset_id, selection_id, label, count, show}``, songs chosen by hand (a lasso,
+  a flow between two clusterings), kept by the store; the playlist builder takes them as its source, and
+  the shell puts it on screen when ``show`` names it;
+- ``panel-link``: ``{panel, params}``, parameters a panel adds to the page's link while it is on screen
+  (``host.link_data``), handed back to it when such a link is opened (``host.on_link``/``host.link_params``).
+
+A panel that takes an upload puts the browser-checked file (``amc.checkUploadSize``) in a store whose
+id has the part ``UPLOADED_FILE``: the callback body limit spares a callback that names it, as it spares
+the shell's own upload, and ``host.read_upload`` reads it with the server's own checks.
 """
 from __future__ import annotations
 
@@ -33,11 +41,20 @@ from dash.exceptions import AppNotFoundError
 
 from analysis.dataset import Dataset
 from analysis.result import ClusterModel, RunResult
+from dashboard.parses import read_upload
 
 log = logging.getLogger(__name__)
 
 RUN_STATE = "run-state"
 NAMES = "run-names"
+SELECTION = "song-selection"
+SELECTION_PANEL = "playlist"  # the panel that takes songs chosen by hand as its source
+PANEL_LINK = "panel-link"
+UPLOADED_FILE = "uploaded-file"
+UPLOAD_LIMIT = "upload-limit"  # the upload limit in bytes, for the browser's check
+# A panel's own link parameters: a few short ids, never data.
+LINK_PARAMS_MAX = 4
+LINK_PARAM_CHARS = 64
 # Parts of a run a panel may need. Every stored run has all but "dataset": its songs may have left the store,
 # and a panel that needs them then shows why it cannot be drawn.
 RUN_PARTS = frozenset({"sweep", "models", "pca", "breakdown", "dataset"})
@@ -105,6 +122,22 @@ def resolve_view(store, state: dict | None, songs: bool = False) -> RunView:
                    history=sheet.history)
 
 
+def link_params_of(query: dict[str, list[str]]) -> dict[str, str]:
+    """The panel's own parameters of a parsed link query: every one but ``run``, ``k`` and ``panel``, as
+    short ids (letters, digits, ``-`` and ``_``), at most ``LINK_PARAMS_MAX`` of them."""
+    params = {}
+    for key, values in query.items():
+        value = values[0] if values else ""
+        if key in ("run", "k", "panel") or not _is_short_id(key) or not _is_short_id(value):
+            continue
+        params[key] = value
+    return dict(list(params.items())[:LINK_PARAMS_MAX])
+
+
+def _is_short_id(text: str) -> bool:
+    return 0 < len(text) <= LINK_PARAM_CHARS and text.isascii() and text.replace("-", "").replace("_", "").isalnum()
+
+
 def _whole(value, default: int) -> int:
     if value is None or value == "":
         return default
@@ -170,10 +203,6 @@ def status_id(panel_name: str) -> dict:
     return {"host": "status", "panel": panel_name}
 
 
-def link_store_id(panel_name: str) -> dict:
-    return {"host": "link", "panel": panel_name}
-
-
 @dataclass
 class PanelHost:
     """What one panel may use of the shell; built by the shell, one per panel (or per shell namespace)."""
@@ -182,6 +211,7 @@ class PanelHost:
     store: Any  # dashboard.store.ResultsStore
     namespace: str  # the panel's name
     needs_songs: bool = False  # the panel needs the run's dataset: a view without it is unavailable
+    config: Any = None  # dashboard.config.Config: the server's upload limits
 
     # run state
 
@@ -226,24 +256,65 @@ class PanelHost:
             return dash.no_update
         return {**state, "names_version": version}
 
+    # the page's link
+
+    def on_link(self) -> Input:
+        """Fires with ``{panel, params}`` when a panel's link parameters change; ``link_params`` reads them."""
+        return Input(PANEL_LINK, "data")
+
+    def link_params(self, data: dict | None) -> dict[str, str] | None:
+        """The parameters ``on_link`` gave when they are this panel's, else None."""
+        if not data or data.get("panel") != self.namespace:
+            return None
+        return dict(data.get("params") or {})
+
+    @staticmethod
+    def link_output() -> Output:
+        """The output through which a panel puts its parameters in the page's link (``link_data``)."""
+        return Output(PANEL_LINK, "data", allow_duplicate=True)
+
+    def link_data(self, **params: str) -> dict:
+        """``link_output``'s value: ``params`` join ``?run=&k=&panel=`` while this panel is on screen."""
+        return {"panel": self.namespace, "params": params}
+
+    # uploads
+
+    @staticmethod
+    def upload_limit() -> State:
+        """The server's upload limit in bytes, as a State for ``amc.checkUploadSize``."""
+        return State(UPLOAD_LIMIT, "data")
+
+    def read_upload(self, filename: str, contents: str) -> Dataset:
+        """The songs of a panel's upload (``contents``: the data URL of ``UPLOADED_FILE``'s store) read as the
+        shell reads its own: the server's size limit, a parse slot, the loader's policies. Raises DataError
+        or ParsesBusy, each one line naming the file."""
+        return read_upload(self.config, filename or "uploaded file", contents or "")
+
     @staticmethod
     def names_output() -> Output:
         """Beside ``state_output``, a rename hands every panel the new names at once (``names_data``),
         a round trip sooner than the shell would fetch them."""
         return Output(NAMES, "data", allow_duplicate=True)
 
-    # the page's link
+    # songs chosen by hand
 
-    def link_params(self) -> State:
-        """The panel's own choices in the page's link, ``{key: text}`` (``{}`` when it has none): those of the
-        link the page was opened with, until the panel writes its own through ``link_output``."""
-        return State(link_store_id(self.namespace), "data")
+    def selection_output(self) -> Output:
+        """The output through which a panel hands the playlist builder songs (``select_songs``), or None to
+        let it take every song again."""
+        return Output(SELECTION, "data", allow_duplicate=True)
 
-    def link_output(self) -> Output:
-        """Write ``{key: text}`` here and, while the panel is on screen, the page's link carries it as
-        ``?...&panel=<name>&<name>.<key>=<text>``: whoever opens the link gets it back from ``link_params``.
-        Keep it to a few short texts; write ``{}`` when the panel's choice is back to its default."""
-        return Output(link_store_id(self.namespace), "data", allow_duplicate=True)
+    def on_selection(self) -> Input:
+        return Input(SELECTION, "data")
+
+    def selection(self) -> State:
+        """The songs last handed over (``on_selection``'s data), as a callback's State."""
+        return State(SELECTION, "data")
+
+    def select_songs(self, view: RunView, rows, label: str, show: bool = True) -> dict:
+        """Keep the songs at ``rows`` (positions in ``view.frame``) and return what ``selection_output``
+        carries; with ``show`` the shell opens the playlist builder on them at once."""
+        selection = self.store.put_selection(view.result.dataset_id, rows, label)
+        return selection_data(selection, show)
 
     # callbacks
 
@@ -319,6 +390,12 @@ def _link(prefix: str, namespace: str, path: str, query: dict) -> str:
 
 def _route_path(namespace: str, path: str) -> str:
     return f"{ROUTE_ROOT}{namespace}/{path.lstrip('/')}"
+
+
+def selection_data(selection, show: bool) -> dict:
+    """What ``host.on_selection()`` carries for a stored ``SongSelection``."""
+    return {"dataset_id": selection.dataset_id, "selection_id": selection.selection_id, "label": selection.label,
+            "count": int(len(selection.rows)), "show": SELECTION_PANEL if show else None}
 
 
 def unavailable_alert(message: str) -> dbc.Alert:

@@ -1,5 +1,5 @@
 """Component ids of the shell, shared by the layout (app.py) and the job callbacks (jobs.py)."""
-from dashboard.host import NAMES, RUN_STATE  # noqa: F401 (the host owns the state it hands panels)
+from dashboard.host import NAMES, PANEL_LINK, RUN_STATE, SELECTION, UPLOAD_LIMIT  # noqa: F401 (the host owns the state it hands panels)
 
 URL = "url"
 NAMES_POLL = "names-poll"  # the page asks for the team's newest names on this beat
@@ -32,7 +32,6 @@ PANEL_TABS = "panel-tabs"  # which panel is on screen
 PLOTLY_PRELOAD = "plotly-preload"  # a hidden graph: plotly.js loads while the user still chooses data
 UPLOAD_ACCEPTED = "upload-accepted"  # {filename, contents}: an upload within the size limit
 UPLOAD_REFUSED = "upload-refused"  # {filename, bytes, at}: an upload the browser refused as too large
-UPLOAD_LIMIT = "upload-limit"  # the limit in bytes, for the browser's check
 PREFETCH = "prefetch"  # links of the panel about to be shown, fetched by the browser while it is drawn
 SIDEBAR_RUN = "sidebar-run"  # the run whose data and parameters the sidebar last took
 LINK_OPENED = "link-opened"  # the page's search when it names another run than the one shown

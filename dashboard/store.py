@@ -11,6 +11,7 @@ No dash import here: a Celery worker uses this module too.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import pickle
 import secrets
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 import diskcache
+import numpy as np
 
 from analysis.dataset import Dataset
 from analysis.names import clean_name, first_repeated_name
@@ -35,6 +37,9 @@ SECRET_KEY_FILE = "secret_key"
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
+SELECTION_ID_CHARS = 20
+SELECTION_LABEL_MAX = 200
+SELECTION_DAYS = 30  # a selection's link keeps working this long after it was last made
 HISTORY_KEPT = 500  # name changes kept per run and k: the page shows the latest 50, then more on request
 AUTHOR_MAX = 60
 
@@ -45,6 +50,16 @@ class StoreUnavailable(RuntimeError):
 
 class StoreFull(StoreUnavailable):
     """The store refused a write for lack of room; everything stored before is intact."""
+
+
+@dataclass(frozen=True, eq=False)
+class SongSelection:
+    """Songs chosen by hand: ``rows`` are ascending positions in the frame of dataset ``dataset_id``."""
+
+    selection_id: str
+    dataset_id: str
+    rows: np.ndarray
+    label: str  # what the songs are, for the playlist's source line: "lasso on the PCA scatter at k=6"
 
 
 class UnknownRun(LookupError):
@@ -246,6 +261,7 @@ class ResultsStore:
         self.backend = backend
         self._runs = Memo(memo_size)
         self._datasets = Memo(memo_size)
+        self._batches = Memo(memo_size)
 
     @classmethod
     def from_config(cls, config) -> "ResultsStore":
@@ -314,6 +330,21 @@ class ResultsStore:
     def _dataset_index(self) -> dict[str, DatasetInfo]:
         stored = self.backend.get(DATASET_INDEX_KEY)
         return pickle.loads(stored) if stored is not None else {}
+
+    # batches: songs uploaded to be placed among a run's clusters, never offered as a dataset to cluster
+
+    def put_batch(self, dataset: Dataset) -> str:
+        """Keep ``dataset`` as a batch; its id is its content's fingerprint, so a link to it opens anywhere."""
+        key = _batch_key(dataset.fingerprint)
+        if not self.backend.exists(key):
+            self.backend.set(key, _dumps(dataset))
+        self._batches.put(dataset.fingerprint, dataset)
+        return dataset.fingerprint
+
+    def get_batch(self, batch_id: str) -> Dataset | None:
+        if not self.backend.exists(_batch_key(batch_id)):
+            return None
+        return self._memoised(self._batches, _batch_key(batch_id), batch_id)
 
     # runs
 
@@ -439,6 +470,24 @@ class ResultsStore:
         names = {cluster: record.saved.get(cluster, name) for cluster, name in suggested.items()}
         return NameSheet(version=record.version, names=names, saved=dict(record.saved), history=record.history)
 
+    # song selections (a lasso on the scatter, a flow between two clusterings): the browser keeps their id
+
+    def put_selection(self, dataset_id: str, rows, label: str) -> SongSelection:
+        """Keep the songs at ``rows`` (positions in the dataset's frame) for ``SELECTION_DAYS``; the same songs
+        of the same dataset get the same id, so a link to a selection names what it held."""
+        kept = np.unique(np.asarray(rows, dtype=np.int64)).astype(np.int32)
+        digest = hashlib.sha256(dataset_id.encode() + kept.tobytes()).hexdigest()[:SELECTION_ID_CHARS]
+        selection = SongSelection(digest, dataset_id, kept, label[:SELECTION_LABEL_MAX])
+        self.backend.set(_selection_key(digest), _dumps(selection), expire=SELECTION_DAYS * 24 * 3600)
+        return selection
+
+    def get_selection(self, selection_id: str) -> SongSelection | None:
+        if not is_selection_id(selection_id):
+            return None
+        stored = self.backend.get(_selection_key(selection_id))
+        return pickle.loads(stored) if stored is not None else None
+
+
 
 def _check_cluster(cluster: int, suggested: dict[int, str]) -> None:
     if cluster not in suggested:
@@ -453,6 +502,10 @@ def _dataset_key(dataset_id: str) -> str:
     return f"dataset:{dataset_id}"
 
 
+def _batch_key(batch_id: str) -> str:
+    return f"batch:{batch_id}"
+
+
 def _run_key(run_id: str) -> str:
     return f"run:{run_id}"
 
@@ -463,3 +516,11 @@ def _run_index_key(dataset_id: str) -> str:
 
 def _names_key(run_id: str, k: int) -> str:
     return f"names:{run_id}:{k}"
+
+
+def _selection_key(selection_id: str) -> str:
+    return f"selection:{selection_id}"
+
+
+def is_selection_id(text: object) -> bool:
+    return isinstance(text, str) and len(text) == SELECTION_ID_CHARS and all(c in "0123456789abcdef" for c in text)

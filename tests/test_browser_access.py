@@ -22,7 +22,7 @@ from selenium.webdriver.common.keys import Keys
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parent.parent / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-PANELS = ("pca", "elbow", "silhouette", "heatmap", "naming", "artists", "playlist", "compare")
+PANELS = ("pca", "elbow", "silhouette", "heatmap", "naming", "artists", "playlist", "new_songs", "compare")
 # From the start of a section to any of its controls, at most this many presses of Tab.
 SECTION_REACH = 15
 CLOUD_WORDS = ("share", "cloud", "chart studio", "publish", "plotly.com", "plot.ly")

@@ -14,7 +14,7 @@ from synthetic_run import frame, run, store  # noqa: F401 (fixtures)
 
 from analysis.compare import compare
 from analysis.result import RunParams
-from dashboard.host import PanelHost, link_store_id
+from dashboard.host import PANEL_LINK, PanelHost
 from dashboard.panels import compare as panel
 
 PART = panel.PANEL.part_id
@@ -45,11 +45,11 @@ def shown(run, k=3) -> dict:  # noqa: F811
 def setup(app, run, link=None, k=3):  # noqa: F811
     view = dash_id(PART("view"))
     return dash_call(app, f"{dash_id(PART('history'))}.children", f"{view}.data",
-                     {f"{view}.data": shown(run, k), f"{dash_id(link_store_id('compare'))}.data": link or {}})
+                     {f"{view}.data": shown(run, k), f"{PANEL_LINK}.data": {"panel": "compare", "params": link or {}}})
 
 
-def show(app, run, a, b):  # noqa: F811
-    values = {f"{dash_id(PART('view'))}.data": shown(run)}
+def show(app, run, a, b, linked=None):  # noqa: F811
+    values = {f"{dash_id(PART('view'))}.data": shown(run), f"{dash_id(PART('choice'))}.data": linked}
     for side, (run_id, k) in zip("ab", (a, b)):
         values[f"{dash_id(PART('run', side=side))}.value"] = run_id
         values[f"{dash_id(PART('k', side=side))}.value"] = str(k)
@@ -93,10 +93,10 @@ def test_the_history_lists_both_runs_newest_first_with_who_started_them(app, run
 
 
 def test_a_link_restores_its_comparison_and_a_link_to_nothing_here_falls_back(app, run, second):  # noqa: F811
-    linked = {"a": f"{second.run_id}:3", "b": f"{run.run_id}:2"}
+    linked = {"a": second.run_id, "ak": "3", "b": run.run_id, "bk": "2"}
     chooser = setup(app, run, linked)[dash_id(PART("chooser"))]["children"]
     assert selected(chooser) == [(second.run_id, 3), (run.run_id, 2)]
-    for bad in ({"a": "nope:3", "b": f"{run.run_id}:2"}, {"a": f"{run.run_id}:99", "b": f"{run.run_id}:2"}):
+    for bad in ({**linked, "a": "nope"}, {**linked, "ak": "99"}, {"a": second.run_id, "ak": "3"}):
         assert selected(setup(app, run, bad)[dash_id(PART("chooser"))]["children"])[0] == (run.run_id, 3)
 
 
@@ -109,12 +109,14 @@ def test_the_comparison_shows_the_ari_the_team_s_names_and_goes_into_the_link(ap
     assert f"ARI {expected:.3f}" in shown_text and "run 2, k=3" in shown_text
     assert "Late-night &lt;b&gt;jazz&lt;/b&gt;" in shown_text  # escaped in the figures' labels
     assert "Late-night <b>jazz</b>" in shown_text  # as typed in the table, which Dash writes as text
-    assert answer[dash_id(PART("choice"))]["data"] == {"a": f"{run.run_id}:3", "b": "second-run:3"}
+    assert answer[dash_id(PART("choice"))]["data"] == {"a": run.run_id, "ak": "3", "b": "second-run", "bk": "3"}
 
 
 def test_the_default_comparison_keeps_the_link_short_and_a_k_the_run_lacks_is_corrected(app, run):  # noqa: F811
     answer = show(app, run, (run.run_id, 3), (run.run_id, 4))
-    assert answer[dash_id(PART("choice"))]["data"] == {}
+    assert dash_id(PART("choice")) not in answer  # drawn first at its default: the link is left alone
+    back = show(app, run, (run.run_id, 3), (run.run_id, 4), linked={"a": run.run_id, "ak": "2"})
+    assert back[dash_id(PART("choice"))]["data"] == {}  # back to the default: out of the link
     assert "ARI 1.000" not in json.dumps(answer)
 
     corrected = show(app, run, (run.run_id, 3), (run.run_id, 9))

@@ -110,7 +110,7 @@ def test_playlist_csv_holds_the_playlist_rows_in_order(served):
     query = PlaylistQuery(clusters=(1, 2), order_by="popularity", descending=True, limit=25)
     rows = read_csv(served.client.get(playlist_url(served, "playlist.csv", query)))
     view = PanelHost(served.app, served.store, "playlist").view({"run_id": served.run_id, "k": K}, songs=True)
-    expected = SongTables().playlist(view, query)
+    expected = SongTables(served.store).playlist(view, query)
     frame = served.dataset.frame
     assert [row[0] for row in rows[1:]] == list(frame["id_songs"].iloc[expected["row"]])
     assert len(rows) - 1 == 25

@@ -45,24 +45,16 @@ STATE = {"dataset_id": "d", "run_id": "r", "k": 3, "names_version": 0}
 
 
 def test_the_page_writes_a_link_to_what_it_shows():
-    assert call("linkForState", STATE, "heatmap", [], "", []) == "?run=r&k=3&panel=heatmap"
-    assert call("linkForState", STATE, None, [], "?old", []) == "?run=r&k=3"
-    assert call("linkForState", STATE, "heatmap", [], "?run=r&k=3&panel=heatmap", []) == NO_UPDATE
-    assert call("linkForState", None, "heatmap", [], "", []) == NO_UPDATE
+    assert call("linkForState", STATE, "heatmap", None, "") == "?run=r&k=3&panel=heatmap"
+    assert call("linkForState", STATE, None, None, "?old") == "?run=r&k=3"
+    assert call("linkForState", STATE, "heatmap", None, "?run=r&k=3&panel=heatmap") == NO_UPDATE
+    assert call("linkForState", None, "heatmap", None, "") == NO_UPDATE
 
 
-def test_the_link_carries_the_choices_of_the_panel_on_screen_only():
-    params, panel_ids = [{"b": "r:4"}, {"x": "1"}], [{"host": "link", "panel": "compare"},
-                                                      {"host": "link", "panel": "pca"}]
-    assert call("linkForState", STATE, "compare", params, "", panel_ids) == "?run=r&k=3&panel=compare&compare.b=r%3A4"
-    assert call("linkForState", STATE, "heatmap", params, "", panel_ids) == "?run=r&k=3&panel=heatmap"
-
-
-def test_a_link_hands_each_panel_its_own_choices_and_leaves_the_others_theirs():
-    panel_ids = [{"host": "link", "panel": "compare"}, {"host": "link", "panel": "pca"}]
-    search = "?run=r&k=3&panel=compare&compare.a=r%3A3&compare.b=s%3A5&pcax=1"
-    assert call("panelLinkParams", search, [{}, {"kept": "yes"}], panel_ids) == [{"a": "r:3", "b": "s:5"}, NO_UPDATE]
-    assert call("panelLinkParams", search, [{"a": "r:3", "b": "s:5"}, {}], panel_ids) == [NO_UPDATE, NO_UPDATE]
+def test_the_panel_on_screen_adds_its_own_parameters_to_the_link():
+    batch = {"panel": "new_songs", "params": {"batch": "b1"}}
+    assert call("linkForState", STATE, "new_songs", batch, "") == "?run=r&k=3&panel=new_songs&batch=b1"
+    assert call("linkForState", STATE, "heatmap", batch, "") == "?run=r&k=3&panel=heatmap"
 
 
 @pytest.mark.parametrize("search", ["?run=r&k=3", "?run=r&k=3&panel=elbow"])

@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from analysis.compare import Comparison, compare
 from analysis.figures import contingency_figure, flow_figure
 from analysis.result import RunParams, RunResult, default_log_features
-from dashboard.host import Panel, PanelHost, RunView, ViewUnavailable, dom_id
+from dashboard.host import PANEL_LINK, Panel, PanelHost, RunView, ViewUnavailable, dom_id
 from dashboard.panels.common import graph
 from dashboard.store import RunInfo
 
@@ -114,20 +114,21 @@ def default_choice(view: RunView) -> tuple[Choice, Choice]:
 
 
 def linked_choice(link: dict | None, runs: list[RunInfo]) -> tuple[Choice, Choice] | None:
-    """The choice a link carries (``{a: "<run>:<k>", b: ...}``), or None when it names no run and k of this
-    dataset's history."""
+    """The choice a link carries (``{a: <run>, ak: <k>, b: ..., bk: ...}``), or None when it names no run and
+    k of this dataset's history."""
     ks = {info.run_id: info.params.ks for info in runs}
     chosen = []
     for side in SIDES:
-        run_id, _, k_text = str((link or {}).get(side, "")).partition(":")
+        run_id, k_text = str((link or {}).get(side, "")), str((link or {}).get(side + "k", ""))
         if run_id not in ks or not k_text.isdigit() or int(k_text) not in ks[run_id]:
             return None
         chosen.append((run_id, int(k_text)))
     return chosen[0], chosen[1]
 
 
-def link_of(a: Choice, b: Choice) -> dict:
-    return {side: f"{run_id}:{k}" for side, (run_id, k) in zip(SIDES, (a, b))}
+def link_of(a: Choice, b: Choice) -> dict[str, str]:
+    """The link's parameters for a choice: short ids only, as the host takes them."""
+    return {key: value for side, (run_id, k) in zip(SIDES, (a, b)) for key, value in ((side, run_id), (side + "k", str(k)))}
 
 
 def chooser(runs: list[RunInfo], choice: tuple[Choice, Choice]):
@@ -213,12 +214,15 @@ def register(host: PanelHost) -> None:
         Output(PANEL.part_id("history"), "children"),
         Output(PANEL.part_id("chooser"), "children"),
         Input(PANEL.part_id("view"), "data"),
-        host.link_params(),
+        host.on_link(),
     )
     def setup(shown, link):
+        if ctx.triggered_id == PANEL_LINK:
+            raise PreventUpdate  # the link follows the choice drawn here; only the one opened chooses
         view = host.view(shown)
         runs = runs_of(view)
-        return history(runs, view.run_id), chooser(runs, linked_choice(link, runs) or default_choice(view))
+        linked = linked_choice(host.link_params(link), runs)
+        return history(runs, view.run_id), chooser(runs, linked or default_choice(view))
 
     @host.callback(
         Output(PANEL.part_id("k", side="a"), "options"),
@@ -233,8 +237,9 @@ def register(host: PanelHost) -> None:
         Input(PANEL.part_id("k", side="b"), "value"),
         host.on_names(),
         State(PANEL.part_id("view"), "data"),
+        State(PANEL.part_id("choice"), "data"),
     )
-    def show(run_a, k_a, run_b, k_b, _names, shown):
+    def show(run_a, k_a, run_b, k_b, _names, shown, linked):
         view = host.view(shown)
         runs = runs_of(view)
         answer, choice = [], []
@@ -252,13 +257,14 @@ def register(host: PanelHost) -> None:
         comparison = compare(results[0].models[k_a].labels, results[1].models[k_b].labels, k_a, k_b)
         names_a, names_b = host.store.get_names(a, k_a).names, host.store.get_names(b, k_b).names
         labels = [side_label(run_id, k, runs, view.run_id) for run_id, k in choice]
+        # The default needs nothing in the link; drawn first, it leaves the link (maybe another panel's) alone.
         default = (choice[0], choice[1]) == default_choice(view)
-        return (*answer, comparison_view(comparison, names_a, names_b, *labels),
-                {} if default else link_of(*choice))
+        link = no_update if default and linked is None else ({} if default else link_of(*choice))
+        return (*answer, comparison_view(comparison, names_a, names_b, *labels), link)
 
     @host.callback(host.link_output(), Input(PANEL.part_id("choice"), "data"), prevent_initial_call=True)
     def write_link(choice):
-        return choice
+        return host.link_data(**choice)
 
     @host.callback(
         host.state_output(),
@@ -275,7 +281,7 @@ def register(host: PanelHost) -> None:
         k = result.chosen_k
         state = {"dataset_id": result.dataset_id, "run_id": result.run_id, "k": k,
                  "names_version": host.store.get_names(result.run_id, k).version}
-        return state, {}  # the new run's comparison starts from its default
+        return state, host.link_data()  # the new run's comparison starts from its default
 
 
 PANEL = Panel(
@@ -284,7 +290,7 @@ PANEL = Panel(
     needs=frozenset({"models"}),
     layout=layout,
     register=register,
-    order=80,
+    order=90,
     follows_k=False,  # the two clusterings are chosen in the panel; the active k only sets the first default
     patches_names=True,  # a rename reaches ``show`` through host.on_names and is drawn there
 )

@@ -46,6 +46,16 @@
                 });
                 return figure;
             },
+            // Only the shape goes to the server, with the clusters whose songs it caught (a cluster hidden
+            // by the legend catches none): the points themselves are megabytes at 96k songs.
+            shape: function (selected) {
+                if (!selected || !(selected.lassoPoints || selected.range)) {
+                    return window.dash_clientside.no_update;
+                }
+                const clusters = new Set((selected.points || []).map((point) => point.curveNumber));
+                const shape = selected.lassoPoints ? {lassoPoints: selected.lassoPoints} : {range: selected.range};
+                return {selected: shape, clusters: [...clusters].sort((a, b) => a - b), at: Date.now()};
+            },
             rename: function (names, source, figure) {
                 // Only names of the run and k this scatter shows, once its songs are drawn.
                 if (!names || !source || !figure || names.run_id !== source.run_id || names.k !== source.k

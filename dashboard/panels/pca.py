@@ -7,6 +7,10 @@ begins with the run state (``Panel.prefetch``), so the songs are encoded and on 
 shell draws the panel. A k switch
 changes the link only; a rename patches the traces' names in the browser and fetches nothing.
 The loadings belong to the run and stay as they are.
+
+A lasso or a box drawn on the scatter becomes the playlist builder's source: the browser sends only the
+shape and the clusters shown (``amc_pca.shape``), and the server finds the songs inside it again from the
+run's coordinates (``analysis.selection``) and keeps them in the store.
 """
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, dcc, no_update
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 from flask import Response, request
 
 from analysis.figures import LABEL_CHARS, loadings_figure, pca_json, pca_waiting_figure
-from dashboard.host import NAMES, Panel, PanelHost, RunView, names_list, route_link
+from analysis.selection import SelectionError, Shape, songs_in_shape
+from dashboard.host import NAMES, SELECTION_PANEL, Panel, PanelHost, RunView, names_list, route_link
 from dashboard.panels.common import graph, run_figure
 
 ROUTE = "pca.json"
@@ -47,6 +52,8 @@ def layout(view: RunView):
                           scrollZoom=True),
                     # The songs' link comes with the panel: the browser asks for them the moment it is drawn.
                     dcc.Store(id=PANEL.part_id("source"), data=scatter_source(layout_href, view)),
+                    dcc.Store(id=PANEL.part_id("shape")),
+                    _selection_bar(),
                 ],
                 lg=8,
             ),
@@ -54,6 +61,22 @@ def layout(view: RunView):
                                                                 lambda: loadings_figure(view.result))), lg=4),
         ]
     )
+
+
+def _selection_bar() -> html.Div:
+    return html.Div(
+        [
+            html.Span("Draw a lasso or a box (modebar) around songs to make a playlist of them.",
+                      id=PANEL.part_id("selected"), role="status"),
+            dbc.Button("Open them in the playlist builder", id=PANEL.part_id("to-playlist"), size="sm",
+                       class_name="ms-2", style={"display": "none"}),
+        ],
+        className="small mt-1",
+    )
+
+
+def selection_text(count: int, kind: str, k: int) -> str:
+    return f"{count:,} song{'s' if count != 1 else ''} in the {kind}: the playlist builder's source at k={k}."
 
 
 def scatter_source(href: Callable[..., str], view: RunView) -> dict:
@@ -114,6 +137,44 @@ def register(host: PanelHost) -> None:
         return scatter_source(host.href, view)
 
     host.clientside_callback(
+        ClientsideFunction(namespace="amc_pca", function_name="shape"),
+        Output(PANEL.part_id("shape"), "data"),
+        Input(PANEL.part_id("scatter"), "selectedData"),
+        prevent_initial_call=True,
+    )
+
+    @host.callback(
+        host.selection_output(),
+        Output(PANEL.part_id("selected"), "children"),
+        Output(PANEL.part_id("to-playlist"), "style"),
+        Input(PANEL.part_id("shape"), "data"),
+        host.shown(),
+        prevent_initial_call=True,
+    )
+    def select(drawn, shown):
+        view = host.view(shown, songs=True)
+        try:
+            shape = Shape.from_plotly(drawn["selected"])
+        except (SelectionError, KeyError, TypeError) as error:
+            return no_update, f"The selection could not be used: {error}", {"display": "none"}
+        clusters = _shown_clusters(drawn.get("clusters"), view.k)
+        rows = songs_in_shape(view.result.pca.coords, view.model.labels, clusters, shape)
+        kind = "lasso" if shape.kind == "lasso" else "box"
+        label = f"{kind} on the PCA scatter at k={view.k}"
+        return host.select_songs(view, rows, label, show=False), selection_text(len(rows), kind, view.k), {}
+
+    @host.callback(
+        host.selection_output(),
+        Input(PANEL.part_id("to-playlist"), "n_clicks"),
+        host.selection(),
+        prevent_initial_call=True,
+    )
+    def open_playlist(clicks, selection):
+        if not clicks or not selection:
+            return no_update
+        return {**selection, "show": SELECTION_PANEL}
+
+    host.clientside_callback(
         ClientsideFunction(namespace="amc_pca", function_name="draw"),
         Output(PANEL.part_id("scatter"), "figure"),
         Input(PANEL.part_id("source"), "data"),
@@ -127,6 +188,13 @@ def register(host: PanelHost) -> None:
         State(PANEL.part_id("scatter"), "figure"),
         prevent_initial_call=True,
     )
+
+
+def _shown_clusters(clusters, k: int) -> tuple[int, ...] | None:
+    """The clusters whose songs the lasso could select (those not hidden by the legend), None for all."""
+    if not isinstance(clusters, list):
+        return None
+    return tuple(int(c) for c in clusters if isinstance(c, int) and not isinstance(c, bool) and 0 <= c < k)
 
 
 PANEL = Panel(

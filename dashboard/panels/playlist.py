@@ -42,6 +42,7 @@ def layout(view: RunView) -> html.Div:
     return html.Div(
         [
             section("Which songs", [
+                _source_line(),
                 dbc.Row(
                     [
                         _labelled("Clusters", _cluster_picker(view.names)),
@@ -69,6 +70,25 @@ def layout(view: RunView) -> html.Div:
             ]),
         ]
     )
+
+
+def _source_line() -> html.Div:
+    """Which songs the filters start from: the run's, or a selection handed over (a lasso, a flow)."""
+    return html.Div(
+        [
+            html.Span(id=_id("source"), role="status"),
+            dbc.Button("Use every song", id=_id("every-song"), size="sm", color="secondary", outline=True,
+                       class_name="ms-2", style={"display": "none"}),
+        ],
+        className="mb-2 small",
+    )
+
+
+def source_text(selection: dict | None) -> str:
+    if not selection:
+        return "From every song of the run."
+    count = selection["count"]
+    return f"From a selection of {count:,} song{'s' if count != 1 else ''}: {selection['label']}."
 
 
 def _labelled(label: str, control, width: int = 4) -> dbc.Col:
@@ -246,6 +266,7 @@ def query_from_controls(controls: dict) -> PlaylistQuery:
         descending=bool(controls["descending"]),
         like_row=controls["like_row"],
         within_like_cluster=bool(controls["within_cluster"]),
+        selection=controls.get("selection_id"),
     )
 
 
@@ -297,7 +318,7 @@ def _count_text(total: int, matching: int, like_song: str | None) -> str:
 
 
 def register(host: PanelHost) -> None:
-    tables = SongTables()
+    tables = SongTables(host.store)
     register_playlist_files(host, tables)
 
     controls = {
@@ -316,6 +337,7 @@ def register(host: PanelHost) -> None:
         "within_cluster": Input(_id("within-cluster"), "value"),
         "name": Input(_id("name"), "value"),
         "names": host.on_names(),  # the grid shows cluster names
+        "selection": host.on_selection(),
     }
     context = {
         "years_bounds": (State(_id("years"), "min"), State(_id("years"), "max")),
@@ -333,18 +355,25 @@ def register(host: PanelHost) -> None:
             "excel": Output(_id("export-excel"), "href"),
             "uris": Output(_id("export-uris"), "href"),
             "clusters": Output(_id("clusters"), "options"),
+            "source": Output(_id("source"), "children"),
+            "every_song": Output(_id("every-song"), "style"),
         },
         inputs=controls,
         state=context,
     )
     def show_playlist(**values):
-        names, shown = values.pop("names"), values.pop("shown")
+        names, shown, selection = values.pop("names"), values.pop("shown"), values.pop("selection")
         view = host.view(shown)
+        # A selection of another dataset's songs (made before the run changed) does not apply here.
+        if selection and selection.get("dataset_id") != view.result.dataset_id:
+            selection = None
+        values["selection_id"] = selection["selection_id"] if selection else None
+        source = {"source": source_text(selection), "every_song": {} if selection else {"display": "none"}}
         try:
             query = query_from_controls(values)
             playlist = tables.playlist(view, query)
         except PlaylistError as error:
-            return _empty(str(error))
+            return {**_empty(str(error)), **source}
         like_song = _song_title(view, query.like_row)
         name = (values["name"] or "").strip() or DEFAULT_PLAYLIST_NAME
         renamed = names_for(shown, names) is not None
@@ -354,7 +383,13 @@ def register(host: PanelHost) -> None:
             "message": None,
             **playlist_links(host, view, query, name),
             "clusters": cluster_options(view.names) if renamed else no_update,
+            **source,
         }
+
+    @host.callback(host.selection_output(), Input(_id("every-song"), "n_clicks"), prevent_initial_call=True)
+    def every_song(clicks):
+        # A panel drawn anew calls this with no click: the selection handed over must stay.
+        return None if clicks else no_update
 
     for vocabulary in ("genres", "artists"):
         _register_search(host, tables, vocabulary)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+import numpy as np
 import pandas as pd
 from flask import request
 
@@ -25,7 +26,8 @@ SONG_TABLES_KEPT = 4  # runs whose prepared songs each server process keeps
 class SongTables:
     """Each run's ``SongTable``, built once and reused by every query (a few runs per process)."""
 
-    def __init__(self, size: int = SONG_TABLES_KEPT) -> None:
+    def __init__(self, store, size: int = SONG_TABLES_KEPT) -> None:
+        self.store = store  # dashboard.store.ResultsStore: it keeps the selections a query may name
         self.size = size
         self._tables: OrderedDict[str, SongTable] = OrderedDict()
         self._lock = threading.Lock()
@@ -44,7 +46,18 @@ class SongTables:
         return table
 
     def playlist(self, view: RunView, query: PlaylistQuery) -> pd.DataFrame:
-        return build_playlist(self.of(view), view.model, query)
+        return build_playlist(self.of(view), view.model, query, self.selected_rows(view, query))
+
+    def selected_rows(self, view: RunView, query: PlaylistQuery) -> np.ndarray | None:
+        """The rows of the selection the query names, or ``PlaylistError`` when it is gone or of other songs."""
+        if query.selection is None:
+            return None
+        selection = self.store.get_selection(query.selection)
+        if selection is None:
+            raise PlaylistError("the selection of songs is no longer stored; select them again on the scatter")
+        if selection.dataset_id != view.result.dataset_id:
+            raise PlaylistError("the selection holds songs of another dataset than this run's")
+        return selection.rows
 
 
 def playlist_links(host: PanelHost, view: RunView, query: PlaylistQuery, name: str) -> dict[str, str]:
