@@ -84,6 +84,12 @@ def adjusted_rand_index(table: np.ndarray) -> float:
     return float((index - expected) / (maximum - expected))
 
 
+def flows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (cluster of A, cluster of B) pairs that share songs, row by row, as two arrays: the bands of a
+    Sankey of the table, in the order it draws them (a click on its n-th band names the n-th pair)."""
+    return np.nonzero(np.asarray(table))
+
+
 def rows_in(labels_a: np.ndarray, labels_b: np.ndarray, cluster_a: int, cluster_b: int) -> np.ndarray:
     """Positions (in ``Dataset.frame`` order) of the songs in cluster ``cluster_a`` of A and ``cluster_b`` of B."""
     a, b = _labels(labels_a, "A"), _labels(labels_b, "B")

@@ -29,6 +29,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import qualitative
 
+from analysis.compare import flows
 from analysis.result import RunResult
 
 CLUSTER_COLOURS: tuple[str, ...] = tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
@@ -491,7 +492,7 @@ def flow_figure(table: np.ndarray, names_a: dict[int, str], names_b: dict[int, s
     """Two clusterings of the same songs as a Sankey: A's clusters on the left, B's on the right, one band
     per pair that shares songs, as wide as their number. ``table`` is the (k_a, k_b) contingency table."""
     k_a, k_b = table.shape
-    a, b = np.nonzero(table)
+    a, b = flows(table)
     sizes = table.sum(axis=1)
     shares = [f"{table[i, j] / sizes[i]:.0%}" for i, j in zip(a, b)]
     figure = go.Figure(

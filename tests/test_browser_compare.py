@@ -7,6 +7,7 @@ import re
 
 import pytest
 from browser import app_server, chromium, click, demo_run_url, visible, wait_for, with_panel  # noqa: F401 (fixtures)
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from test_browser_panels import part
@@ -99,3 +100,24 @@ def test_a_run_opens_from_the_history_and_the_whole_shell_follows(demo_run_url, 
         assert Select(elbow).first_selected_option.get_attribute("value") == str(second_run.chosen_k)
         offered = [option.get_attribute("value") for option in Select(elbow).options]
         assert [k for k in offered if k] == ["2", "3", "4", "5", "6"]  # the elbow is the opened run's
+
+
+def test_a_clicked_cell_of_the_comparison_becomes_the_playlist(demo_run_url, store):  # noqa: F811
+    run_id, k = re.search(r"run=(\w+)", demo_run_url).group(1), int(re.search(r"k=(\d+)", demo_run_url).group(1))
+    first = store.get_run(run_id)
+    names_a, names_b = store.get_names(run_id, k).names, store.get_names(run_id, k + 1).names
+    songs = int(compare(first.models[k].labels, first.models[k + 1].labels).table[0, 0])
+    with chromium() as driver:
+        driver.get(with_panel(demo_run_url, "compare"))
+        ari_shown(driver)
+        table = driver.find_element(By.CSS_SELECTOR, part("compare", "table"))
+        cell = wait_for(driver, lambda d: table.find_elements(By.CSS_SELECTOR, ".nsewdrag"), 30)[0]
+        # The top-left cell: A's cluster 0 at k, B's cluster 0 at k + 1.
+        box = cell.rect
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", cell)
+        ActionChains(driver).move_to_element_with_offset(cell, -box["width"] / 2 + box["width"] / (2 * (k + 1)),
+                                                        -box["height"] / 2 + box["height"] / (2 * k)).click().perform()
+
+        source = visible(driver, part("playlist", "source"))
+        wanted = f"From a selection of {songs:,} songs: {names_a[0]} → {names_b[0]} (k={k} → k={k + 1})."
+        wait_for(driver, lambda d: source.text == wanted, 30, f"the playlist's source is {source.text!r}")

@@ -6,15 +6,16 @@ import dataclasses
 import json
 
 import dash
+import numpy as np
 import pytest
 from dash import html
-from dash_client import dash_call
+from dash_client import CallbackSkipped, dash_call
 from panel_calls import dash_id
 from synthetic_run import frame, run, store  # noqa: F401 (fixtures)
 
-from analysis.compare import compare
+from analysis.compare import compare, rows_in
 from analysis.result import RunParams
-from dashboard.host import PANEL_LINK, PanelHost
+from dashboard.host import PANEL_LINK, SELECTION, PanelHost
 from dashboard.panels import compare as panel
 
 PART = panel.PANEL.part_id
@@ -121,3 +122,33 @@ def test_the_default_comparison_keeps_the_link_short_and_a_k_the_run_lacks_is_co
 
     corrected = show(app, run, (run.run_id, 3), (run.run_id, 9))
     assert corrected[dash_id(PART("k", side="b"))]["value"] == str(run.chosen_k)
+
+
+def click(app, run, part: str, point: dict, pair: dict):  # noqa: F811
+    graph = dash_id(PART(part))
+    values = {f"{graph}.clickData": {"points": [point]}, f"{dash_id(PART('pair'))}.data": pair,
+              f"{dash_id(PART('view'))}.data": shown(run)}
+    return dash_call(app, f"{SELECTION}.data", f"{graph}.clickData", values)[SELECTION]["data"]
+
+
+def test_a_clicked_cell_or_band_hands_its_songs_to_the_playlist_builder(app, store, run, second):  # noqa: F811
+    pair = {"a": run.run_id, "ak": "3", "b": second.run_id, "bk": "3"}
+    labels_a, labels_b = run.models[3].labels, second.models[3].labels
+    names_a, names_b = store.get_names(run.run_id, 3).names, store.get_names(second.run_id, 3).names
+
+    handed = click(app, run, "table", {"x": 1, "y": 0, "z": 50}, pair)
+
+    expected = [i for i, (x, y) in enumerate(zip(labels_a, labels_b)) if x == 0 and y == 1]
+    kept = store.get_selection(handed["selection_id"])
+    assert kept.rows.tolist() == expected and handed["count"] == len(expected) and handed["show"] == "playlist"
+    assert handed["label"] == f"{names_a[0]} → {names_b[1]} (k=3 → run 2, k=3)"
+    # The Sankey's bands are the pairs that share songs, row by row: the second band is the second such pair.
+    a, b = np.nonzero(compare(labels_a, labels_b, 3, 3).table)
+    band = click(app, run, "flow", {"pointNumber": 1, "value": 5}, pair)
+    assert store.get_selection(band["selection_id"]).rows.tolist() == rows_in(labels_a, labels_b, a[1], b[1]).tolist()
+
+
+def test_a_click_on_a_sankey_node_makes_no_playlist(app, run, second):  # noqa: F811
+    with pytest.raises(CallbackSkipped):
+        click(app, run, "flow", {"pointNumber": 0, "depth": 0, "label": "x"},
+              {"a": run.run_id, "ak": "3", "b": second.run_id, "bk": "3"})

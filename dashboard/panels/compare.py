@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from analysis.compare import Comparison, compare
+from analysis.compare import Comparison, compare, flows, rows_in
 from analysis.figures import contingency_figure, flow_figure
 from analysis.result import RunParams, RunResult, default_log_features
 from dashboard.host import PANEL_LINK, Panel, PanelHost, RunView, ViewUnavailable, dom_id
@@ -167,11 +167,14 @@ def k_options(ks) -> list[dict]:
 
 
 def comparison_view(comparison: Comparison, names_a: dict[int, str], names_b: dict[int, str],
-                    label_a: str, label_b: str):
+                    label_a: str, label_b: str, pair: dict[str, str]):
     same = "; the two are the same clustering" if label_a == label_b else ""
     title = f"{label_a} → {label_b}"
     return html.Div(
         [
+            dcc.Store(id=PANEL.part_id("pair"), data=pair),  # the two drawn, for a click on a flow
+            html.P("Click a band of the Sankey or a cell of the table: its songs become the playlist builder's "
+                   "source.", className="text-muted small mb-1"),
             html.P(
                 [html.Strong(f"ARI {comparison.ari:.3f}", id=PANEL.part_id("ari")),
                  f" between A ({label_a}) and B ({label_b}): 1 means the same clusters, 0 no more alike than "
@@ -197,6 +200,20 @@ def destinations(comparison: Comparison, names_a: dict[int, str], names_b: dict[
                              html.Td(went or "–")]))
     header = html.Thead(html.Tr([html.Th("cluster of A"), html.Th("songs"), html.Th("in B")]))
     return dbc.Table([header, html.Tbody(rows)], id=PANEL.part_id("destinations"), size="sm", striped=True)
+
+
+def clicked_flow(click: dict | None, table, from_table: bool) -> tuple[int, int] | None:
+    """The (cluster of A, cluster of B) a click names: a cell of the contingency heatmap (x is B's cluster, y
+    A's), or a band of the Sankey (its n-th band joins the n-th pair that shares songs); None for a Sankey node,
+    whose click data has a ``depth``."""
+    point = ((click or {}).get("points") or [{}])[0]
+    if from_table:
+        return (int(point["y"]), int(point["x"])) if "x" in point and "y" in point else None
+    if "depth" in point or "pointNumber" not in point:
+        return None
+    a, b = flows(table)
+    number = int(point["pointNumber"])
+    return (int(a[number]), int(b[number])) if 0 <= number < len(a) else None
 
 
 def side_label(run_id: str, k: int, runs: list[RunInfo], shown_run: str) -> str:
@@ -260,7 +277,34 @@ def register(host: PanelHost) -> None:
         # The default needs nothing in the link; drawn first, it leaves the link (maybe another panel's) alone.
         default = (choice[0], choice[1]) == default_choice(view)
         link = no_update if default and linked is None else ({} if default else link_of(*choice))
-        return (*answer, comparison_view(comparison, names_a, names_b, *labels), link)
+        return (*answer, comparison_view(comparison, names_a, names_b, *labels, link_of(*choice)), link)
+
+    @host.callback(
+        host.selection_output(),
+        Input(PANEL.part_id("flow"), "clickData"),
+        Input(PANEL.part_id("table"), "clickData"),
+        State(PANEL.part_id("pair"), "data"),
+        State(PANEL.part_id("view"), "data"),
+        prevent_initial_call=True,
+    )
+    def make_playlist(flow_click, table_click, pair, shown):
+        view = host.view(shown, songs=True)
+        (a, k_a), (b, k_b) = linked_choice(pair, runs_of(view)) or default_choice(view)
+        results = [host.store.get_run(a), host.store.get_run(b)]
+        if any(result is None for result in results):
+            raise ViewUnavailable("a run of the comparison is no longer stored")
+        labels_a, labels_b = results[0].models[k_a].labels, results[1].models[k_b].labels
+        clicked = table_click if ctx.triggered_id == PANEL.part_id("table") else flow_click
+        flow = clicked_flow(clicked, compare(labels_a, labels_b, k_a, k_b).table,
+                            from_table=clicked is table_click)
+        if flow is None:
+            raise PreventUpdate  # a Sankey node: the songs of one cluster, not a flow between two
+        cluster_a, cluster_b = flow
+        names_a, names_b = host.store.get_names(a, k_a).names, host.store.get_names(b, k_b).names
+        runs = runs_of(view)
+        label = (f"{names_a.get(cluster_a, cluster_a)} → {names_b.get(cluster_b, cluster_b)} "
+                 f"({side_label(a, k_a, runs, view.run_id)} → {side_label(b, k_b, runs, view.run_id)})")
+        return host.select_songs(view, rows_in(labels_a, labels_b, cluster_a, cluster_b), label)
 
     @host.callback(host.link_output(), Input(PANEL.part_id("choice"), "data"), prevent_initial_call=True)
     def write_link(choice):
