@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
+import numpy as np
+
 from dash._utils import clean_property_name, split_callback_id
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -77,6 +79,7 @@ class StoredRun:
     state: dict  # the browser's run-state for the run at its chosen k
     rows: int
     seconds: float  # the analysis, for the record
+    plane: np.ndarray  # the run's PCA coordinates, where a lasso is drawn
 
 
 def store_demo_run(n_rows: int, cache_dir: Path) -> StoredRun:
@@ -94,7 +97,7 @@ def store_demo_run(n_rows: int, cache_dir: Path) -> StoredRun:
     store.put_run(result)
     state = {"dataset_id": dataset.fingerprint, "run_id": result.run_id, "k": result.chosen_k,
              "names_version": store.get_names(result.run_id, result.chosen_k).version}
-    return StoredRun(config, state, dataset.report.rows_kept, seconds)
+    return StoredRun(config, state, dataset.report.rows_kept, seconds, result.pca.coords)
 
 
 class DashPage:
@@ -178,15 +181,16 @@ def _parsed(component_id: str):
     return json.loads(component_id) if component_id.startswith("{") else component_id
 
 
-def time_callbacks(page: DashPage, state: dict, calls: int) -> dict[str, list[Answer]]:
-    """Every panel callback ``calls`` times, each call a change a user could make."""
+def time_callbacks(page: DashPage, state: dict, calls: int, plane: np.ndarray) -> dict[str, list[Answer]]:
+    """Every panel callback ``calls`` times, each call a change a user could make; ``plane`` is the run's
+    PCA coordinates, where the lassos are drawn."""
     ks = sorted(int(option["value"]) for option in page.values[f"{part('elbow', 'k')}.options"])
     features = [option["value"] for option in page.values[f"{part('heatmap', 'feature')}.options"]]
     clusters = list(range(state["k"]))
     artists = sorted({row["name_artists"] for row in page.values[f"{part('playlist', 'grid')}.rowData"]})
     timings: dict[str, list[Answer]] = {name: [] for name in (
         "k switch", "rename", "feature change", "artist search", "playlist filter", "more like this",
-        "panel draw")}
+        "panel draw", "lasso")}
     for call in range(calls):
         other_k = ks[call % len(ks)] if ks[call % len(ks)] != state["k"] else ks[(call + 1) % len(ks)]
         timings["k switch"].append(page.post(RUN_STATE, f"{part('elbow', 'wanted-k')}.data",
@@ -212,7 +216,21 @@ def time_callbacks(page: DashPage, state: dict, calls: int) -> dict[str, list[An
         page.values[f"{part('playlist', 'like-row')}.data"] = None
         page.values[f"{host_part('drawn', 'heatmap')}.data"] = None  # a panel the user has not shown at this k
         timings["panel draw"].append(show(page, "heatmap", state))
+        timings["lasso"].append(page.post(f"{part('pca', 'selected')}.children", f"{part('pca', 'shape')}.data",
+                                          {f"{part('pca', 'shape')}.data": lasso(plane, call, clusters)}))
     return timings
+
+
+def lasso(plane: np.ndarray, call: int, clusters: list[int], vertices: int = 300) -> dict:
+    """What ``amc_pca.shape`` sends for a freehand lasso of ``vertices`` points around a third of the songs,
+    a little elsewhere on every call, every cluster shown."""
+    centre = np.median(plane[:, :2], axis=0) + 0.25 * np.std(plane[:, :2], axis=0) * np.array(
+        [np.cos(call), np.sin(call)])
+    angles = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    radius = np.std(plane[:, :2], axis=0) * (0.8 + 0.15 * np.sin(7 * angles))[:, None]
+    points = centre + radius * np.column_stack([np.cos(angles), np.sin(angles)])
+    return {"selected": {"lassoPoints": {"x": points[:, 0].tolist(), "y": points[:, 1].tolist()}},
+            "clusters": clusters, "at": call}
 
 
 def _rename(page: DashPage, state: dict, call: int) -> Answer:
@@ -333,7 +351,7 @@ def run_dashboard_benchmark(n_rows: int = 96_000, repeats: int = 20, browser: bo
         for panel in PANELS[1:]:
             show(page, panel, stored.state)
         page.post(f"{part('playlist', 'grid')}.rowData", NAMES)  # the table the page fills once drawn
-        timings = time_callbacks(page, stored.state, repeats)
+        timings = time_callbacks(page, stored.state, repeats, stored.plane)
         result = {
             "rows": stored.rows,
             "k": stored.state["k"],
