@@ -29,6 +29,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import qualitative
 
+from analysis.compare import flows
 from analysis.result import RunResult
 
 CLUSTER_COLOURS: tuple[str, ...] = tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
@@ -485,6 +486,72 @@ def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figur
     figure.update_layout(yaxis=cluster_axis(names, k, autorange="reversed"))
     figure.update_xaxes(tickangle=-35)
     return _base_layout(figure, f"Cluster profiles at k={k} (z-scores, σ from the mean)", 160 + 40 * k)
+
+
+def flow_figure(table: np.ndarray, names_a: dict[int, str], names_b: dict[int, str], title: str) -> go.Figure:
+    """Two clusterings of the same songs as a Sankey: A's clusters on the left, B's on the right, one band
+    per pair that shares songs, as wide as their number. ``table`` is the (k_a, k_b) contingency table."""
+    k_a, k_b = table.shape
+    a, b = flows(table)
+    sizes = table.sum(axis=1)
+    shares = [f"{table[i, j] / sizes[i]:.0%}" for i, j in zip(a, b)]
+    figure = go.Figure(
+        go.Sankey(
+            arrangement="fixed",
+            node={
+                "label": [_shown_cluster_label(names_a, c) for c in range(k_a)]
+                + [_shown_cluster_label(names_b, c) for c in range(k_b)],
+                "customdata": [cluster_label(names_a, c) for c in range(k_a)]
+                + [cluster_label(names_b, c) for c in range(k_b)],
+                "color": [cluster_colour(c) for c in range(k_a)] + [cluster_colour(c) for c in range(k_b)],
+                "hovertemplate": "%{customdata}<br>%{value:,} songs<extra></extra>",
+                "pad": 12,
+            },
+            link={
+                "source": a.tolist(),
+                "target": (k_a + b).tolist(),
+                "value": table[a, b].tolist(),
+                "customdata": shares,
+                "color": [_translucent(cluster_colour(int(i))) for i in a],
+                "hovertemplate": "%{source.customdata} → %{target.customdata}<br>"
+                "%{value:,} songs, %{customdata} of the left cluster<extra></extra>",
+            },
+        )
+    )
+    return _base_layout(figure, title, height=max(360, 40 * max(k_a, k_b) + 120))
+
+
+def contingency_figure(table: np.ndarray, shares: np.ndarray, names_a: dict[int, str], names_b: dict[int, str],
+                       title: str, label_a: str, label_b: str) -> go.Figure:
+    """The contingency table as a heatmap: a row per cluster of A, a column per cluster of B, coloured by
+    the share of the row's songs, each cell labelled with its number of songs."""
+    k_a, k_b = table.shape
+    pairs = [[f"{cluster_label(names_a, i)} → {cluster_label(names_b, j)}" for j in range(k_b)] for i in range(k_a)]
+    figure = go.Figure(
+        go.Heatmap(
+            z=np.round(shares * 100, 1),
+            x=list(range(k_b)),
+            y=list(range(k_a)),
+            text=table,
+            texttemplate="%{text:,}",
+            hovertext=pairs,
+            colorscale="Blues",
+            zmin=0,
+            zmax=100,
+            colorbar={"title": {"text": "% of row"}},
+            hovertemplate="%{hovertext}<br>%{text:,} songs, %{z}% of the row<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis=cluster_axis(names_b, k_b, title={"text": label_b}, side="top"),
+        yaxis=cluster_axis(names_a, k_a, title={"text": label_a}, autorange="reversed"),
+    )
+    return _base_layout(figure, title, height=160 + 40 * k_a, top=110)
+
+
+def _translucent(colour: str, alpha: float = 0.4) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
 
 
 def distribution_figure(result: RunResult, frame: pd.DataFrame, k: int, feature: str,

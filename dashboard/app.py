@@ -259,6 +259,7 @@ def build_layout(shell: Shell):
             dcc.Store(id=ids.JOB_OUTCOME),
             dcc.Store(id=ids.PREFETCH),
             dcc.Store(id=ids.LINK_OPENED),
+            dcc.Store(id=ids.SIDEBAR_RUN),
             dcc.Store(id=ids.PANEL_LINK),
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
@@ -615,14 +616,21 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
 
     app.callback(
         Output(ids.RUN_STATE, "data", allow_duplicate=True),
-        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
         Output(ids.PANEL_TABS, "active_tab"),
         Output(ids.JOB_ALERT, "children", allow_duplicate=True),
-        *[Output(part, "value") for part in FORM_PARTS],
         Output(ids.PANEL_LINK, "data", allow_duplicate=True),
         Input(ids.LINK_OPENED, "data"),
         prevent_initial_call=True,
     )(partial(open_link, shell))
+
+    app.callback(
+        Output(ids.SIDEBAR_RUN, "data"),
+        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+        *[Output(part, "value") for part in FORM_PARTS],
+        Input(ids.RUN_STATE, "data"),
+        State(ids.SIDEBAR_RUN, "data"),
+        prevent_initial_call=True,
+    )(partial(sidebar_for_run, shell))
 
     # The page writes its own link and tells a link that names another run from it, in the browser: the
     # panel about to be drawn never waits for a round trip about the address bar.
@@ -759,14 +767,22 @@ def open_link(shell: Shell, opened: dict | None):
         raise PreventUpdate
     result = shell.store.get_run(run_id)
     if result is None:
-        return no_update, no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
-                                                      "on another server.", "Link not found:"), \
-            *[no_update] * len(FORM_PARTS), no_update
+        return no_update, tab, error_alert(f"no stored run has the id {run_id!r}; it may have been made "
+                                           "on another server.", "Link not found:"), no_update
     k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
     params = link_params_of(query)
     panel_link = {"panel": panel, "params": params} if params and tab is not no_update else no_update
-    # The run's data and parameters go into the sidebar too: Run then reruns the same analysis.
-    return run_state(shell, result, k), result.dataset_id, tab, None, *form_values(result.params), panel_link
+    return run_state(shell, result, k), tab, None, panel_link
+
+
+def sidebar_for_run(shell: Shell, state: dict | None, sidebar_run: str | None):
+    """The sidebar takes the data and parameters of each new run on screen, however it came (a link, the run
+    history, a finished job): Run then reruns the same analysis. A k switch or a rename keeps what was typed."""
+    run_id = (state or {}).get("run_id")
+    result = shell.store.get_run(run_id) if run_id and run_id != sidebar_run else None
+    if result is None:
+        raise PreventUpdate
+    return run_id, result.dataset_id, *form_values(result.params)
 
 
 def prefetch_links(shell: Shell, state: dict | None, active: str | None) -> list[str]:
@@ -812,7 +828,7 @@ def request_run(shell: Shell, _clicks, dataset_id, features, log_features, clip,
         return no_update, run_state(shell, stored, stored.chosen_k), None
     ticket = new_ticket(dataset.fingerprint, params, run_id)
     try:
-        shell.jobs.admit(ticket, session_owner())
+        shell.jobs.admit(ticket, session_owner(), started_by=signed_in_user() or "")
     except SessionBusy as busy:
         return no_update, no_update, error_alert(str(busy), "One run at a time:")
     return ticket, no_update, None

@@ -33,4 +33,5 @@ PLOTLY_PRELOAD = "plotly-preload"  # a hidden graph: plotly.js loads while the u
 UPLOAD_ACCEPTED = "upload-accepted"  # {filename, contents}: an upload within the size limit
 UPLOAD_REFUSED = "upload-refused"  # {filename, bytes, at}: an upload the browser refused as too large
 PREFETCH = "prefetch"  # links of the panel about to be shown, fetched by the browser while it is drawn
+SIDEBAR_RUN = "sidebar-run"  # the run whose data and parameters the sidebar last took
 LINK_OPENED = "link-opened"  # the page's search when it names another run than the one shown

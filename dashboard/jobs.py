@@ -148,9 +148,16 @@ class RunJobs:
         self.ledger = JobLedger(self.backend)
         self.queue = RunQueue(self.backend, config.max_concurrent_runs)
 
-    def admit(self, request: dict, owner: str) -> int:
-        """Queue a new run for ``owner`` (a user or browser session); its place. SessionBusy when it has one."""
-        return self.queue.join(request["ticket"], owner)
+    def admit(self, request: dict, owner: str, started_by: str = "") -> int:
+        """Queue a new run for ``owner`` (a user or browser session); its place. SessionBusy when it has one.
+
+        ``started_by``, the signed-in user, is kept here on the server beside the ticket: the request itself
+        travels through the browser, which must not be able to say who started a run.
+        """
+        place = self.queue.join(request["ticket"], owner)
+        if started_by:
+            self.backend.set(_starter_key(request["ticket"]), started_by.encode(), expire=LEDGER_EXPIRY)
+        return place
 
     def register(self, app) -> None:
         app.callback(
@@ -222,7 +229,8 @@ class RunJobs:
 
         set_progress((0, "", f"Clustering {dataset.name}…"))
         result = run_analysis(dataset, params, report)
-        store.put_run(result)
+        starter = self.backend.get(_starter_key(request["ticket"]))
+        store.put_run(result, started_by=starter.decode() if starter else "")
 
     def _wait_for_turn(self, store: ResultsStore, request: dict, set_progress) -> bool:
         """Wait for a free slot in arrival order: True once this run may compute, False when someone
@@ -295,4 +303,8 @@ def _one_line(error: Exception) -> str:
 
 def _ledger_key(ticket: str) -> str:
     return f"ledger:{ticket}"
+
+
+def _starter_key(ticket: str) -> str:
+    return f"started-by:{ticket}"
 

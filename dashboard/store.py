@@ -29,9 +29,10 @@ import numpy as np
 
 from analysis.dataset import Dataset
 from analysis.names import clean_name, first_repeated_name
-from analysis.result import RunResult
+from analysis.result import RunParams, RunResult
 
 DATASET_INDEX_KEY = "datasets"
+RUN_INDEX_PREFIX = "runs:"  # then a dataset id: the index of the runs stored for that dataset
 SECRET_KEY_FILE = "secret_key"
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -89,6 +90,19 @@ class DatasetInfo:
     rows: int
     added_at: float
     added_by: str = ""  # the signed-in user who uploaded it; "" without login
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored run as the run history lists it; who started it lives here, not in the immutable run."""
+
+    run_id: str
+    dataset_id: str
+    params: RunParams
+    recommended_k: int
+    chosen_k: int
+    stored_at: float  # unix time the run was first stored
+    started_by: str = ""  # the signed-in user who started it; "" without login
 
 
 @dataclass(frozen=True)
@@ -334,12 +348,28 @@ class ResultsStore:
 
     # runs
 
-    def put_run(self, result: RunResult) -> None:
+    def put_run(self, result: RunResult, started_by: str = "") -> None:
+        """Store a run and list it in its dataset's run history; a run stored before keeps its first entry."""
         payload = _dumps(result)  # pickled whole before anything is written
         key = _run_key(result.run_id)
         if not self.backend.exists(key):
             self.backend.set(key, payload)
+        with self.backend.transaction():
+            index = self._run_index(result.dataset_id)
+            if result.run_id not in index:
+                index[result.run_id] = RunInfo(result.run_id, result.dataset_id, result.params,
+                                               result.sweep.recommended_k, result.chosen_k, time.time(),
+                                               clean_author(started_by))
+                self.backend.set(_run_index_key(result.dataset_id), _dumps(index))
         self._runs.put(result.run_id, result)
+
+    def list_runs(self, dataset_id: str) -> list[RunInfo]:
+        """The runs stored for a dataset, newest first (a dataset removed keeps its runs and their history)."""
+        return sorted(self._run_index(dataset_id).values(), key=lambda info: info.stored_at, reverse=True)
+
+    def _run_index(self, dataset_id: str) -> dict[str, RunInfo]:
+        stored = self.backend.get(_run_index_key(dataset_id))
+        return pickle.loads(stored) if stored is not None else {}
 
     def get_run(self, run_id: str) -> RunResult | None:
         # A store that lost its data (a Redis restarted empty) holds no run, whatever this process remembers.
@@ -478,6 +508,10 @@ def _batch_key(batch_id: str) -> str:
 
 def _run_key(run_id: str) -> str:
     return f"run:{run_id}"
+
+
+def _run_index_key(dataset_id: str) -> str:
+    return f"{RUN_INDEX_PREFIX}{dataset_id}"
 
 
 def _names_key(run_id: str, k: int) -> str:

@@ -75,7 +75,9 @@ def serve(cache_dir: Path, *args: str, **env: str) -> Iterator[AppServer]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "AMC_CACHE_DIR": str(cache_dir), **env},
+            # The code of this checkout, not the one the shared virtualenv's editable install points at.
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+                 "AMC_CACHE_DIR": str(cache_dir), **env},
         )
     server = AppServer(f"http://127.0.0.1:{port}", cache_dir, process, log_path)
     try:

@@ -21,7 +21,7 @@ from dashboard.app import FORM_PARTS, card_id, create_app, params_from_form
 from dashboard.config import Config
 from dashboard.host import Panel
 from dashboard.panels.registry import load_panels
-from dashboard.store import ResultsStore
+from dashboard.store import DiskcacheBackend, ResultsStore
 
 FORM_DEFAULTS = {
     f"{ids.FEATURES}.value": list(RunParams().features),
@@ -57,11 +57,11 @@ def stored_run(config, dataset_id, params):
     return run
 
 
-def run_button(app, dataset_id, **form):
+def run_button(app, dataset_id, client=None, **form):
     values = {**FORM_DEFAULTS, **{f"{key}.value": value for key, value in form.items()}}
     values[f"{ids.DATASET_PICKER}.value"] = dataset_id
     values[f"{ids.RUN_BUTTON}.n_clicks"] = 1
-    return dash_call(app, f"{ids.RUN_REQUEST}.data", f"{ids.RUN_BUTTON}.n_clicks", values)
+    return dash_call(app, f"{ids.RUN_REQUEST}.data", f"{ids.RUN_BUTTON}.n_clicks", values, client=client)
 
 
 def upload(app, filename, data: bytes):
@@ -194,25 +194,48 @@ def open_link(app, search: str) -> dict:
                      {f"{ids.LINK_OPENED}.data": {"search": search, "at": 1}})
 
 
+def sidebar_for(app, state: dict, sidebar_run: str | None = None) -> dict:
+    """What the sidebar takes when the run state becomes ``state``."""
+    return dash_call(app, f"{ids.SIDEBAR_RUN}.data", f"{ids.RUN_STATE}.data",
+                     {f"{ids.RUN_STATE}.data": state, f"{ids.SIDEBAR_RUN}.data": sidebar_run})
+
+
 def test_link_opens_the_run_at_its_k(app, config, demo_id):
     run = stored_run(config, demo_id, RunParams(k_min=2, k_max=4))
 
     response = open_link(app, f"?run={run.run_id}&k=4")
 
     assert response[ids.RUN_STATE]["data"] == {"dataset_id": demo_id, "run_id": run.run_id, "k": 4, "names_version": 0}
-    assert response[ids.DATASET_PICKER]["value"] == demo_id
+    assert sidebar_for(app, response[ids.RUN_STATE]["data"])[ids.DATASET_PICKER]["value"] == demo_id
 
 
-def test_a_link_puts_its_runs_data_and_parameters_into_the_sidebar(app, config, demo_id):
+def test_each_new_run_on_screen_puts_its_data_and_parameters_into_the_sidebar(app, config, demo_id):
     params = RunParams(features=("energy", "tempo", "followers"), log_features=("followers",),
                        clip_percentiles=(2.0, 98.0), k_min=3, k_max=5, seed=43)
     run = stored_run(config, demo_id, params)
+    state = {"dataset_id": demo_id, "run_id": run.run_id, "k": 4, "names_version": 0}
 
-    response = open_link(app, f"?run={run.run_id}")
+    response = sidebar_for(app, state)
 
     form = [response[part]["value"] for part in FORM_PARTS]
     assert form == [["energy", "tempo", "followers"], ["followers"], True, [2.0, 98.0], 3, 5, 43]
     assert params_from_form(*form) == params  # pressing Run reruns the same analysis
+    assert response[ids.SIDEBAR_RUN]["data"] == run.run_id
+    # Another k of the same run keeps what the user has typed since.
+    with pytest.raises(CallbackSkipped):
+        sidebar_for(app, {**state, "k": 3}, sidebar_run=run.run_id)
+
+
+def test_a_run_is_admitted_under_the_signed_in_user_for_its_history(tmp_path, demo_id):
+    config = Config.from_env({"AMC_USERS": "alice:wonderland"}, cache_dir=tmp_path / "cache")
+    app = create_app(config, panels=[])
+    client = app.server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(b"alice:wonderland").decode()
+    client.get("/")
+
+    ticket = run_button(app, demo_id, client=client)[ids.RUN_REQUEST]["data"]
+
+    assert DiskcacheBackend(config.jobs_dir).get(f"started-by:{ticket['ticket']}") == b"alice"
 
 
 def test_link_to_an_unknown_run_explains(app):

@@ -22,7 +22,7 @@ from selenium.webdriver.common.keys import Keys
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parent.parent / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-PANELS = ("pca", "elbow", "silhouette", "heatmap", "naming", "artists", "playlist", "new_songs")
+PANELS = ("pca", "elbow", "silhouette", "heatmap", "naming", "artists", "playlist", "new_songs", "compare")
 # From the start of a section to any of its controls, at most this many presses of Tab.
 SECTION_REACH = 15
 CLOUD_WORDS = ("share", "cloud", "chart studio", "publish", "plotly.com", "plot.ly")
@@ -154,7 +154,7 @@ return cut;
 def test_no_picker_cuts_its_text(demo_run_url, size):
     with chromium() as driver:
         driver.set_window_size(*size)
-        for panel in ("pca", "elbow", "heatmap", "playlist"):
+        for panel in ("pca", "elbow", "heatmap", "playlist", "compare"):
             driver.get(with_panel(demo_run_url, panel))
             visible(driver, f"#panel-card-{panel}")
             wait_for(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, f"#panel-card-{panel} .amc-placeholder"),

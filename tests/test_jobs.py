@@ -12,8 +12,10 @@ import pytest
 from dash.exceptions import PreventUpdate
 from synthetic_run import synthetic_frame, synthetic_run
 
+from analysis.dataset import load_csv
+from analysis.result import RunParams, run_id_for
 from dashboard.config import Config
-from dashboard.jobs import JobLedger, RunJobs
+from dashboard.jobs import JobLedger, RunJobs, new_ticket
 from dashboard.store import ResultsStore
 
 
@@ -162,3 +164,17 @@ def test_a_run_waits_its_turn_saying_its_place_and_takes_a_result_stored_meanwhi
     assert "next in line" in progress[0][2] and "1 run(s) at a time" in progress[0][2]
     assert answers == [{"ticket": "ticket-1", "dataset_id": "data-1", "run_id": "shared-run"}]
     assert jobs.queue.place("ticket-1") is None and jobs.queue.place("someone-else") == 0
+
+
+def test_a_computed_run_enters_the_history_under_the_user_the_server_admitted(jobs, config, demo_csv):
+    store = ResultsStore.from_config(config)
+    dataset_id = store.put_dataset(load_csv(demo_csv))
+    params = RunParams(k_min=2, k_max=3)
+    ticket = new_ticket(dataset_id, params, run_id_for(dataset_id, params))
+    # What the browser hands back is the ticket only: a name planted in it counts for nothing.
+    jobs.admit(ticket, "user:alice", started_by="alice")
+
+    jobs.execute(lambda value: None, {**ticket, "started_by": "mallory"})
+
+    [info] = ResultsStore.from_config(config).list_runs(dataset_id)
+    assert (info.run_id, info.started_by, info.params) == (ticket["run_id"], "alice", params)

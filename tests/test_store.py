@@ -271,3 +271,45 @@ def test_a_store_that_lost_its_data_serves_nothing_from_a_processs_memory(store,
     assert store.get_run(run.run_id) is not None  # now in this process's memo
     store.backend.delete(f"run:{run.run_id}")
     assert store.get_run(run.run_id) is None and not store.has_run(run.run_id)
+
+
+def test_the_run_history_lists_each_dataset_s_runs_newest_first_with_who_started_them(store_dir, run):
+    store = ResultsStore.open(store_dir)
+    other_params = dataclasses.replace(run.params, seed=7)
+    rerun = dataclasses.replace(run, run_id="second-run", params=other_params)
+    elsewhere = dataclasses.replace(run, run_id="other-data-run", dataset_id="other-data")
+
+    store.put_run(run, started_by="alice")
+    store.put_run(rerun, started_by="bob\u202e\n")
+    store.put_run(elsewhere)
+    store.put_run(run, started_by="mallory")  # stored already: its first entry stays
+
+    listed = ResultsStore.open(store_dir).list_runs(run.dataset_id)
+    assert [(i.run_id, i.started_by) for i in listed] == [("second-run", "bob"), (run.run_id, "alice")]
+    newest = listed[0]
+    assert newest.params.seed == 7 and newest.dataset_id == run.dataset_id
+    assert (newest.recommended_k, newest.chosen_k) == (run.sweep.recommended_k, run.chosen_k)
+    assert listed[0].stored_at >= listed[1].stored_at
+    assert [i.run_id for i in store.list_runs("other-data")] == ["other-data-run"]
+    assert store.list_runs("no-such-dataset") == []
+
+
+def _store_runs(store_dir, run, first, count, start):
+    store = ResultsStore.open(store_dir)
+    start.wait()
+    for number in range(first, first + count):
+        store.put_run(dataclasses.replace(run, run_id=f"run-{number}"), started_by=f"user {number}")
+
+
+def test_runs_stored_by_several_processes_at_once_are_all_listed(store_dir, run):
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(3)
+    workers = [context.Process(target=_store_runs, args=(store_dir, run, first, 15, start)) for first in (0, 15, 30)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    listed = ResultsStore.open(store_dir).list_runs(run.dataset_id)
+    assert sorted(i.run_id for i in listed) == sorted(f"run-{n}" for n in range(45))
+    assert all(i.started_by == f"user {i.run_id[4:]}" for i in listed)

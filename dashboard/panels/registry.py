@@ -28,6 +28,7 @@ BUILTIN_PANEL_MODULES: tuple[str, ...] = (
     "dashboard.panels.artists",
     "dashboard.panels.playlist",
     "dashboard.panels.new_songs",
+    "dashboard.panels.compare",
 )
 FAILED_ORDER = 1_000  # failed plug-ins come last
 
