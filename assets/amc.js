@@ -74,7 +74,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             });
         },
         // ?run=&k=&panel= of what the page shows, so that the address is a link to it, then the parameters
-        // the panel on screen adds (panelLink: {panel, params}, see host.link_data).
+        // the panel on screen adds (panelLink: {panel: params}, see host.link_data).
         linkForState: function (state, panel, panelLink, search) {
             if (!state || !state.run_id) {
                 return window.dash_clientside.no_update;
@@ -83,8 +83,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             if (panel) {
                 query.set("panel", panel);
             }
-            if (panel && panelLink && panelLink.panel === panel) {
-                Object.entries(panelLink.params || {}).forEach(([key, value]) => query.set(key, value));
+            if (panel && panelLink && panelLink[panel]) {
+                Object.entries(panelLink[panel]).forEach(([key, value]) => query.set(key, value));
             }
             const wanted = "?" + query.toString();
             return wanted === search ? window.dash_clientside.no_update : wanted;

@@ -260,7 +260,7 @@ def build_layout(shell: Shell):
             dcc.Store(id=ids.PREFETCH),
             dcc.Store(id=ids.LINK_OPENED),
             dcc.Store(id=ids.SIDEBAR_RUN),
-            dcc.Store(id=ids.PANEL_LINK),
+            dcc.Store(id=ids.PANEL_LINK, data={}),
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
             dcc.Store(id=ids.UPLOAD_REFUSED),
@@ -771,7 +771,7 @@ def open_link(shell: Shell, opened: dict | None):
                                            "on another server.", "Link not found:"), no_update
     k = int(k_text) if k_text.isdigit() and int(k_text) in result.models else result.chosen_k
     params = link_params_of(query)
-    panel_link = {"panel": panel, "params": params} if params and tab is not no_update else no_update
+    panel_link = {panel: params} if params and tab is not no_update else no_update
     return run_state(shell, result, k), tab, None, panel_link
 
 

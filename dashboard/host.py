@@ -15,8 +15,9 @@ The browser keeps ids only. What it holds for the host:
 - ``host.on_selection()``: ``{dataset_id, selection_id, label, count, show}``, songs chosen by hand (a lasso,
   a flow between two clusterings), kept by the store; the playlist builder takes them as its source, and
   the shell puts it on screen when ``show`` names it;
-- ``panel-link``: ``{panel, params}``, parameters a panel adds to the page's link while it is on screen
-  (``host.link_data``), handed back to it when such a link is opened (``host.on_link``/``host.link_params``).
+- ``panel-link``: ``{panel: params}``, parameters each panel adds to the page's link while it is on screen
+  (``host.link_data``, which changes that panel's entry only), handed back to it when such a link is opened
+  (``host.on_link``/``host.link_params``).
 
 A panel that takes an upload puts the browser-checked file (``amc.checkUploadSize``) in a store whose
 id has the part ``UPLOADED_FILE``: the callback body limit spares a callback that names it, as it spares
@@ -259,23 +260,25 @@ class PanelHost:
     # the page's link
 
     def on_link(self) -> Input:
-        """Fires with ``{panel, params}`` when a panel's link parameters change; ``link_params`` reads them."""
+        """Fires with ``{panel: params}`` when a panel's link parameters change; ``link_params`` reads this panel's."""
         return Input(PANEL_LINK, "data")
 
     def link_params(self, data: dict | None) -> dict[str, str] | None:
-        """The parameters ``on_link`` gave when they are this panel's, else None."""
-        if not data or data.get("panel") != self.namespace:
-            return None
-        return dict(data.get("params") or {})
+        """This panel's parameters in what ``on_link`` gave, or None when it has none."""
+        params = (data or {}).get(self.namespace)
+        return dict(params) if isinstance(params, dict) else None
 
     @staticmethod
     def link_output() -> Output:
         """The output through which a panel puts its parameters in the page's link (``link_data``)."""
         return Output(PANEL_LINK, "data", allow_duplicate=True)
 
-    def link_data(self, **params: str) -> dict:
-        """``link_output``'s value: ``params`` join ``?run=&k=&panel=`` while this panel is on screen."""
-        return {"panel": self.namespace, "params": params}
+    def link_data(self, **params: str) -> dash.Patch:
+        """``link_output``'s value: ``params`` join ``?run=&k=&panel=`` while this panel is on screen. Only
+        this panel's entry changes: another panel's parameters stay for when it is shown again."""
+        patch = dash.Patch()
+        patch[self.namespace] = params
+        return patch
 
     # uploads
 

@@ -46,7 +46,7 @@ def shown(run, k=3) -> dict:  # noqa: F811
 def setup(app, run, link=None, k=3):  # noqa: F811
     view = dash_id(PART("view"))
     return dash_call(app, f"{dash_id(PART('history'))}.children", f"{view}.data",
-                     {f"{view}.data": shown(run, k), f"{PANEL_LINK}.data": {"panel": "compare", "params": link or {}}})
+                     {f"{view}.data": shown(run, k), f"{PANEL_LINK}.data": {"compare": link or {}}})
 
 
 def show(app, run, a, b, linked=None):  # noqa: F811

@@ -69,19 +69,27 @@ def far_away_songs(sample_csv, rows: int = 40) -> bytes:
     return csv_of(header, table)
 
 
+def patched_entry(patch: dict, key: str):
+    """The value a ``dash.Patch`` answer assigns to ``key``: a panel changes its own entry of the link only."""
+    assert patch["__dash_patch_update"] == "__dash_patch_update"
+    (assigned,) = [op["params"]["value"] for op in patch["operations"] if op["location"] == [key]]
+    assert len(patch["operations"]) == 1, "a panel's link change touches only its own entry"
+    return assigned
+
+
 def test_an_upload_becomes_a_batch_named_in_the_pages_link(served, sample_csv):
     answer = upload(served, "week.csv", far_away_songs(sample_csv))
 
-    link = answer[PANEL_LINK]["data"]
-    assert link["panel"] == new_songs.NAME and served.store.get_batch(link["params"]["batch"]).report.rows_kept == 40
+    link = patched_entry(answer[PANEL_LINK]["data"], new_songs.NAME)
+    assert served.store.get_batch(link["batch"]).report.rows_kept == 40
     # The file's bytes leave the page.
     assert answer[PART[UPLOADED_FILE]]["data"] is None
 
 
 def test_the_panel_shows_counts_per_named_cluster_and_the_flagged_songs(served, sample_csv):
-    link = upload(served, "week.csv", far_away_songs(sample_csv))[PANEL_LINK]["data"]
+    batch = patched_entry(upload(served, "week.csv", far_away_songs(sample_csv))[PANEL_LINK]["data"], new_songs.NAME)
 
-    answer = draw(served, link)
+    answer = draw(served, {new_songs.NAME: batch})
 
     text = json.dumps(answer, ensure_ascii=False)
     assert answer[PART["summary"]]["children"].startswith("week.csv: 40 new songs placed")
@@ -98,11 +106,11 @@ def test_the_panel_shows_counts_per_named_cluster_and_the_flagged_songs(served, 
 
 
 def test_the_export_carries_every_row_and_the_teams_current_names(served, sample_csv):
-    link = upload(served, "week.csv", far_away_songs(sample_csv))[PANEL_LINK]["data"]
+    batch = patched_entry(upload(served, "week.csv", far_away_songs(sample_csv))[PANEL_LINK]["data"], new_songs.NAME)
     first = int(served.run.model(K).labels[0])  # the batch's first song is the run's first
     served.store.rename(served.run.run_id, K, first, "=Team pick", base_version=0)
 
-    href = draw(served, link)[PART["export-csv"]]["href"]
+    href = draw(served, {new_songs.NAME: batch})[PART["export-csv"]]["href"]
     answer = served.client.get(href)
 
     assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
@@ -115,7 +123,7 @@ def test_the_export_carries_every_row_and_the_teams_current_names(served, sample
 
 
 def test_a_link_to_a_batch_nobody_stored_says_so(served):
-    answer = draw(served, {"panel": new_songs.NAME, "params": {"batch": "gone"}})
+    answer = draw(served, {new_songs.NAME: {"batch": "gone"}})
     assert "no longer stored" in answer[PART["summary"]]["children"]
     assert served.client.get(f"/_amc/{new_songs.NAME}/assigned.csv?run={served.run.run_id}&k={K}&batch=gone"
                              ).status_code == 404
@@ -133,16 +141,16 @@ def test_an_upload_over_the_callback_limit_is_not_cut_off(served, sample_csv):
     data = csv_of(header, table * 12)
     assert len(data) * 4 / 3 > CALLBACK_BODY_BYTES
 
-    link = upload(served, "big.csv", data)[PANEL_LINK]["data"]
+    link = patched_entry(upload(served, "big.csv", data)[PANEL_LINK]["data"], new_songs.NAME)
 
-    assert served.store.get_batch(link["params"]["batch"]).report.rows_read == 12 * len(table)
+    assert served.store.get_batch(link["batch"]).report.rows_read == 12 * len(table)
 
 
 def test_opening_a_link_hands_the_panel_its_batch(served):
     search = f"?run={served.run.run_id}&k={K}&panel={new_songs.NAME}&batch=abc123"
     answer = dash_call(served.app, f"{ids.RUN_STATE}.data", f"{ids.LINK_OPENED}.data",
                        {f"{ids.LINK_OPENED}.data": {"search": search, "at": 1}}, client=served.client)
-    assert answer[PANEL_LINK]["data"] == {"panel": new_songs.NAME, "params": {"batch": "abc123"}}
+    assert answer[PANEL_LINK]["data"] == {new_songs.NAME: {"batch": "abc123"}}
 
 
 def test_only_short_ids_become_a_panels_link_parameters():

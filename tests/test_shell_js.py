@@ -52,7 +52,7 @@ def test_the_page_writes_a_link_to_what_it_shows():
 
 
 def test_the_panel_on_screen_adds_its_own_parameters_to_the_link():
-    batch = {"panel": "new_songs", "params": {"batch": "b1"}}
+    batch = {"new_songs": {"batch": "b1"}, "compare": {"a": "r2"}}
     assert call("linkForState", STATE, "new_songs", batch, "") == "?run=r&k=3&panel=new_songs&batch=b1"
     assert call("linkForState", STATE, "heatmap", batch, "") == "?run=r&k=3&panel=heatmap"
 
