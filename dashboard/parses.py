@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow
+
 from analysis.dataset import DataError, Dataset, load_csv
 
 POLL_SECONDS = 0.2
@@ -60,7 +62,9 @@ class ParseSlots:
 
 
 def release_free_memory() -> None:
-    """Hand the allocator's free memory back to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    """Hand the allocators' free memory back to the system: Arrow's pool, which keeps what the CSV reader
+    freed (0.8x the file at 200k songs), then glibc's (``malloc_trim``; elsewhere nothing)."""
+    pyarrow.default_memory_pool().release_unused()
     name = ctypes.util.find_library("c")
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(name).malloc_trim(0)
