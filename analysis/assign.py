@@ -5,10 +5,10 @@ run's recorded transform (``apply_transform``: log1p, clipping at the bounds rec
 songs, the run's scaling), never one fitted to the new songs, so a song of the run lands where the
 run put it.
 
-"Fits no cluster well" is read as: the song lies farther from its nearest centre than 99% of that
-cluster's own songs lie from it (its distance exceeds the cluster's 99th-percentile distance). Only
-the nearest centre, the one the song is assigned to, is tested: a song inside the wide spread of a
-farther cluster is still flagged, since it is counted in the nearer cluster, which it does not fit.
+"Fits no cluster well", as issue 15 words it: the song is farther from every centre than that cluster's
+own 99th-percentile distance (the distance 99% of the cluster's songs lie within). A song inside the
+wide spread of a farther cluster fits that cluster, and is not flagged, though it is counted in the
+nearer one.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class Assignment:
 
     labels: np.ndarray  # (n,) int16, the nearest centre
     distances: np.ndarray  # (n,) float64, Euclidean distance to that centre in the model space
-    fits_no_cluster: np.ndarray  # (n,) bool, farther from it than the cluster's 99th-percentile distance
+    fits_no_cluster: np.ndarray  # (n,) bool, farther from every centre than that cluster's 99th-percentile distance
     points: np.ndarray  # (n, d) float64, the songs in the model space
 
     def pca_positions(self, pca: PCAResult) -> np.ndarray:
@@ -138,7 +138,13 @@ def assign(centres: ClusterCentres, dataset: Dataset) -> Assignment:
     squared = (matrix**2).sum(axis=1)[:, None] - 2 * matrix @ centres.centroids.T + (centres.centroids**2).sum(axis=1)
     labels = np.argmin(squared, axis=1)
     distances = np.linalg.norm(matrix - centres.centroids[labels], axis=1)
-    return Assignment(labels.astype(np.int16), distances, distances > centres.fit_distances[labels], matrix)
+    return Assignment(labels.astype(np.int16), distances, beyond_every_spread(squared, centres.fit_distances), matrix)
+
+
+def beyond_every_spread(squared: np.ndarray, spreads: np.ndarray) -> np.ndarray:
+    """Which songs (rows of ``squared``, their squared distances to each centre) lie farther from every
+    centre than that cluster's ``spreads`` (its 99th-percentile distance)."""
+    return (np.sqrt(np.maximum(squared, 0.0)) > spreads[None, :]).all(axis=1)
 
 
 def _check_log_inputs(transform: TransformRecord, dataset: Dataset) -> None:

@@ -5,7 +5,7 @@ reads its own (``host.read_upload``) and kept in the results store as a batch, b
 content. The page holds only that id: it goes into the page's link (``host.link_data``), so the link
 opens the same songs on the same run for a colleague, and every draw and download assigns the batch
 again from the store (``analysis.assign``: nearest centre in the run's model space, flagged when
-farther than 99% of that cluster's own songs). Exports carry the team's current names.
+farther from every centre than 99% of that cluster's own songs). Exports carry the team's current names.
 """
 from __future__ import annotations
 
