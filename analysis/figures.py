@@ -20,8 +20,10 @@ import base64
 import html
 import json
 import math
+import re
 import weakref
 from functools import cache
+from json.encoder import encode_basestring
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,10 @@ LABEL_CHARS = 24
 RAW_VALUE_FORMAT = ",.4~r"
 TEMPLATE = "plotly_white"
 _HOVER_TEXT: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
+_HOVER_JSON: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
+# Where compact_json puts a JSONItems: a string no figure holds (a loaded file refuses NUL bytes).
+_ITEMS_MARK = "\x00amc-json-items-{}\x00"
+_ITEMS_PLACE = re.compile(r'"\\u0000amc-json-items-(\d+)\\u0000"')
 
 
 def styled(figure: go.Figure) -> dict:
@@ -277,27 +283,31 @@ def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
 
 def pca_json(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str]) -> str:
     """``styled(pca_figure(...))`` as JSON text, written straight from the arrays (``compact_json``)."""
-    return compact_json(pca_data(result, frame, k, names))
+    return compact_json(pca_data(result, frame, k, names, for_compact_json=True))
 
 
 def pca_data(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str],
-             limit: int | None = None) -> dict:
-    """``styled(pca_figure(...))`` without plotly's objects; ``limit`` songs at most, a seeded random sample."""
+             limit: int | None = None, for_compact_json: bool = False) -> dict:
+    """``styled(pca_figure(...))`` without plotly's objects; ``limit`` songs at most, a seeded random sample.
+
+    ``for_compact_json``: the songs' text is already JSON (``JSONItems``), which only ``compact_json`` writes.
+    """
     figure = styled(_pca_frame(result, k))
     songs = np.arange(result.n_rows)
     if limit is not None and result.n_rows > limit:
         songs = np.sort(np.random.default_rng(result.params.seed).choice(result.n_rows, limit, replace=False))
-    figure["data"] = pca_traces(result, frame, k, names, songs)
+    figure["data"] = pca_traces(result, frame, k, names, songs, for_compact_json)
     return figure
 
 
 def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str],
-               songs: np.ndarray | None = None) -> list[dict]:
+               songs: np.ndarray | None = None, for_compact_json: bool = False) -> list[dict]:
     """The scatter's traces (of ``songs``, positions in ``frame``; default all) as plotly JSON whose
-    per-song fields are numpy arrays."""
+    per-song fields are numpy arrays (the text ``JSONItems`` with ``for_compact_json``)."""
     labels = result.models[k].labels
     coords = result.pca.coords.astype(np.float32, copy=False)
-    texts, artists = song_hover_text(frame)
+    texts, artists = song_hover_json(frame) if for_compact_json else song_hover_text(frame)
+    wrap = JSONItems if for_compact_json else (lambda items: items)
     features = song_hover_features(frame)
     songs = np.arange(len(labels)) if songs is None else songs
     traces = []
@@ -311,8 +321,8 @@ def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
             "name": _shown_cluster_label(names, cluster),
             "meta": cluster_label(names, cluster),
             "marker": {"size": 4, "opacity": 0.6, "color": cluster_colour(cluster)},
-            "text": texts[members],
-            "hovertext": artists[members],
+            "text": wrap(texts[members]),
+            "hovertext": wrap(artists[members]),
             "customdata": features[members],
             "hovertemplate": PCA_HOVER,
             "hoverlabel": {"namelength": -1},  # plotly cuts the <extra> name at 15 characters by default
@@ -339,14 +349,37 @@ _TYPED_ARRAYS = {np.dtype(np.float32): "f4", np.dtype(np.float64): "f8", np.dtyp
                  np.dtype(np.uint32): "u4", np.dtype(np.int32): "i4"}
 
 
+class JSONItems:
+    """A list whose items are already JSON texts (``song_hover_json``), which ``compact_json`` writes as is:
+    the songs' names are encoded once per file instead of once per figure."""
+
+    def __init__(self, items: np.ndarray) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def json(self) -> str:
+        return "[" + ",".join(self.items.tolist()) + "]"
+
+
 def compact_json(figure) -> str:
     """Plotly JSON of a figure dict holding numpy arrays: numbers as base64 typed arrays, text as lists.
 
     What ``plotly.io.to_json`` writes for such a figure, without its copy and walk of every value: NaN
     and infinities become null, '<' and '>' escapes, so the text is safe inside an HTML script.
     """
-    text = json.dumps(_finite(figure), default=_typed_array, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False)
+    lists: list[JSONItems] = []
+
+    def encode(value):
+        if isinstance(value, JSONItems):
+            lists.append(value)
+            return _ITEMS_MARK.format(len(lists) - 1)
+        return _typed_array(value)
+
+    text = json.dumps(_finite(figure), default=encode, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if lists:
+        text = _ITEMS_PLACE.sub(lambda place: lists[int(place.group(1))].json(), text)
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -407,7 +440,7 @@ def song_hover_features(frame: pd.DataFrame) -> np.ndarray:
 def prepare(frame: pd.DataFrame) -> None:
     """Build ahead what the first figures of ``frame`` would otherwise build while a user waits: its
     songs' hover text and plotly's validators (0.2 s at 96k songs, once per process)."""
-    song_hover_text(frame)
+    song_hover_json(frame)
     go.Figure()
 
 
@@ -418,13 +451,23 @@ def song_hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     Memoised per frame, which never changes once loaded: at 96k songs building the text is half the
     figure's cost, and the PCA is redrawn with every rename or change of k.
     """
+    return _per_frame(_HOVER_TEXT, frame, _hover_text)
+
+
+def song_hover_json(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``song_hover_text`` with every text a JSON string already (for ``JSONItems``), memoised the same way."""
+    return _per_frame(_HOVER_JSON, frame, lambda songs: tuple(
+        np.array([encode_basestring(text) for text in texts], dtype=object) for texts in song_hover_text(songs)))
+
+
+def _per_frame(memo: dict, frame: pd.DataFrame, build):
     key = id(frame)
-    cached = _HOVER_TEXT.get(key)
+    cached = memo.get(key)
     if cached is not None and cached[0]() is frame:
         return cached[1]
-    texts = _hover_text(frame)
-    _HOVER_TEXT[key] = (weakref.ref(frame, lambda _: _HOVER_TEXT.pop(key, None)), texts)
-    return texts
+    value = build(frame)
+    memo[key] = (weakref.ref(frame, lambda _: memo.pop(key, None)), value)
+    return value
 
 
 def _hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -88,7 +88,7 @@ class _PlotCounter:
 
 def _scatter(plots: _PlotCounter, result: RunResult, frame, k: int, names: dict[int, str]) -> tuple[str, ...]:
     """The PCA scatter, of at most ``SCATTER_SONGS`` songs: a page of a million points would not open."""
-    shown = figures.pca_data(result, frame, k, names, limit=SCATTER_SONGS)
+    shown = figures.pca_data(result, frame, k, names, limit=SCATTER_SONGS, for_compact_json=True)
     drawn = sum(len(trace["x"]) for trace in shown["data"])
     if drawn == result.n_rows:
         return (plots(shown),)

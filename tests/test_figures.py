@@ -302,3 +302,13 @@ def test_the_unvalidated_violin_figures_pass_plotlys_validation(run, frame):
                    figures.distribution_figure(run, frame, 3, "energy", NAMES)):
         checked = go.Figure(figures.styled(figure))  # raises on any unknown field or bad value
         assert [trace.type for trace in checked.data] == ["violin"] * 3
+
+
+def test_songs_text_written_once_per_file_gives_the_same_json_as_writing_it_per_figure(run, frame):
+    # The hostile artist's '<', quotes and the frame's other scripts go through both ways.
+    for k in (2, 3):
+        per_figure = figures.compact_json(figures.pca_data(run, frame, k, {0: "</script>"}))
+        assert figures.pca_json(run, frame, k, {0: "</script>"}) == per_figure
+        assert "<" not in per_figure
+        hovers = [text for trace in json.loads(per_figure)["data"] for text in trace["hovertext"]]
+        assert "Tom &amp; &lt;b&gt;Jerry&lt;/b&gt; · no genre" in hovers
