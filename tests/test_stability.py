@@ -8,8 +8,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from synthetic_run import pipeline_run  # noqa: F401 (fixture)
+
+from analysis.cli import summary_of
 from analysis.dataset import load_csv
 from analysis.pipeline import run_analysis
+from analysis.report import render_report
 from analysis.result import RunParams
 from analysis.stability import STABLE_AGREEMENT, adjusted_rand_index
 from analysis.sweep import run_sweep
@@ -46,6 +50,20 @@ def test_the_true_number_of_blobs_is_the_stable_one(blobs_sweep):
     assert all(result.at(k).stability < at_four.stability - 0.05 for k in (6, 7))
     assert all(-1 <= m.stability <= 1 and m.stability_spread >= 0 and m.silhouette_noise > 0 for m in result.metrics)
     assert result.recommended_k == 4
+
+
+def test_summary_and_report_state_the_stability_of_every_k(pipeline_run):
+    result, dataset = pipeline_run
+    names = {cluster: suggestion.name for cluster, suggestion in enumerate(result.model().suggested_names)}
+    summary = summary_of(result, names)
+    for metrics, entry in zip(result.sweep.metrics, summary["metrics"]):
+        assert (entry["k"], entry["stability"], entry["stability_spread"]) == (
+            metrics.k, metrics.stability, metrics.stability_spread)
+    assert summary["stability_resamples"] == 4
+    page = render_report(result, dataset, names)
+    assert "stability (adjusted Rand index)" in page and "Lange et al. 2004" in page
+    for metrics in result.sweep.metrics:
+        assert f"{metrics.stability:.2f} ± {metrics.stability_spread:.2f}" in page
 
 
 def test_the_recommendation_survives_resampling_the_real_songs(sample_csv):
