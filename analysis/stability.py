@@ -20,9 +20,9 @@ stable on the same 0–1 agreement scale, because four resamples estimate the me
 real sample's 80% subsamples k = 3 sits between 0.67 and 0.89, where 0.75 let it flip in and out.
 
 The resample fits are small (at most ``RESAMPLE_ROWS`` rows, and a shorter start search than the
-sweep's, since on so few rows the search is the cost), so they run in the sweep's worker pool behind
-the full fits and cost a fraction of them. A shorter search lands in a worse basin a little more
-often, which can only lower the agreement: the stability is, if anything, understated.
+sweep's, since on so few rows the search is the cost) and cost a fraction of the full fits. A shorter
+search lands in a worse basin a little more often, which can only lower the agreement: the stability
+is, if anything, understated.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ on a shared 2-core server two-thread kernels inside small fits stall whenever an
 holds a core, while independent fits just share what is free. The sampled silhouettes of every
 k come from one pass over each sample's distance matrix (``analysis.silhouette``).
 
-Beside the full fits, the same pool fits every k on a few small subsamples of the rows
+After the full fits, every k is fitted again on a few small subsamples of the rows
 (``analysis.stability``): how reproducible each k is, and how far its silhouette moves when other
 songs are drawn and fitted. The recommendation (``analysis.metrics.recommend``) reads both.
 """
@@ -49,9 +49,10 @@ def run_sweep(X: np.ndarray, params: RunParams, progress: ProgressCallback | Non
     (``RunCancelled``) stops the sweep and propagates.
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
+    fits, scores = _fit_every_k(X, params, progress)
     samples = silhouette_samples(len(X), params)
     resampling = Resampling.of(X, samples[0], params)
-    fits, scores, resampled = _fit_every_k(KMeansData.of(X), resampling, params, progress)
+    resampled = _refit_resamples(resampling, params)
     labels_by_k = {k: fit.labels for k, fit in fits.items()}
     per_sample = [sampled_silhouettes(X, labels_by_k, rows) for rows in samples]
     stable = resampling.stability(labels_by_k, resampled)
@@ -84,29 +85,35 @@ def silhouette_samples(n_rows: int, params: RunParams) -> list[np.ndarray]:
 
 
 def _fit_every_k(
-    data: KMeansData, resampling: Resampling, params: RunParams, progress: ProgressCallback | None
-) -> tuple[dict[int, KFit], dict[int, _Scores], dict[int, list[np.ndarray]]]:
-    """Every k's full fit and scores, and every k's labels from each resample's fit (``resampled[k][number]``)."""
+    X: np.ndarray, params: RunParams, progress: ProgressCallback | None
+) -> tuple[dict[int, KFit], dict[int, _Scores]]:
     workers = min(usable_cores(), len(params.ks))
+    data = KMeansData.of(X)
     pool = ThreadPoolExecutor(workers)
     try:
         with single_threaded_kernels():
-            # Largest k first: they take longest, so the workers finish close together. The small
-            # resample fits queue behind the full ones and fill the workers' last gaps.
-            largest_first = sorted(params.ks, reverse=True)
-            pending = {pool.submit(_fit_and_score, data, k, params): k for k in largest_first}
-            resample_fits = {(k, number): pool.submit(resampling.labels, number, k)
-                             for k in largest_first for number in range(RESAMPLES)}
+            # Largest k first: they take longest, so the workers finish close together.
+            pending = {pool.submit(_fit_and_score, data, k, params): k for k in sorted(params.ks, reverse=True)}
             fits, scores = {}, {}
             for done, future in enumerate(as_completed(pending), start=1):
                 k = pending[future]
                 fits[k], scores[k] = future.result()
                 if progress is not None:
                     progress(done, len(params.ks), _message(fits[k], scores[k]))
-            resampled = {k: [resample_fits[k, number].result() for number in range(RESAMPLES)] for k in params.ks}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return fits, scores, resampled
+    return fits, scores
+
+
+def _refit_resamples(resampling: Resampling, params: RunParams) -> dict[int, list[np.ndarray]]:
+    """Every k's labels from each resample's fit (``[k][number]``), one after another in this thread.
+
+    Not in the pool beside the full fits: a fit of a few hundred rows is mostly Python between
+    short compiled steps, so two of them, or one beside a full fit, mostly wait for each other's
+    turn at the interpreter (measured: the sweep lost twice what the refits cost alone).
+    """
+    with single_threaded_kernels():
+        return {k: [resampling.labels(number, k) for number in range(RESAMPLES)] for k in params.ks}
 
 
 def _fit_and_score(data: KMeansData, k: int, params: RunParams) -> tuple[KFit, _Scores]:
