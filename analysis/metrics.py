@@ -100,7 +100,8 @@ def recommend(metrics: tuple[KMetrics, ...]) -> tuple[int, str]:
     else:
         chosen_text, best_text = _silhouettes(chosen.silhouette, best.silhouette)
         quality = (f"it is the fewest clusters that separate the songs as well as the best, k = {best.k}, within "
-                   f"noise (silhouette {chosen_text} against {best_text}, each ± about {_noise(best)})")
+                   f"noise (silhouette {chosen_text} against {best_text}; other songs and refits move that "
+                   f"difference by about ± {_tolerance(chosen, best):.3f})")
     text = (f"{quality}, and its clusters come out the same when the songs are resampled "
             f"(agreement {_agreement(chosen.stability)} of 1)")
     fewer = [m for m in close if m.k < chosen.k]
@@ -112,7 +113,12 @@ def recommend(metrics: tuple[KMetrics, ...]) -> tuple[int, str]:
 
 
 def _within_noise(metric: KMetrics, best: KMetrics) -> bool:
-    return best.silhouette - metric.silhouette <= float(np.hypot(best.silhouette_noise, metric.silhouette_noise))
+    return best.silhouette - metric.silhouette <= _tolerance(metric, best)
+
+
+def _tolerance(metric: KMetrics, best: KMetrics) -> float:
+    """The noise of the difference of two silhouettes: their noises added in squares."""
+    return float(np.hypot(best.silhouette_noise, metric.silhouette_noise))
 
 
 def _noise(metric: KMetrics) -> str:
