@@ -228,9 +228,8 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
     )
     # A subtitle, not a second line in the title: plotly lifts a two-line title's top into the modebar's row.
     figure.update_layout(title_subtitle_text=(
-        f"silhouette of {sweep.silhouette_sample_size:,} sampled songs ± its noise under resampling; stability: "
-        f"agreement of fits on {sweep.resamples} subsamples of {sweep.resample_size:,} songs with the fit on all; "
-        "↑ higher, ↓ lower is better"))
+        f"{sweep.silhouette_sample_size:,} sampled songs; ± over {sweep.resamples} refits on "
+        f"{sweep.resample_size:,} songs; ↑ higher, ↓ lower is better"))
     return _base_layout(figure, "Quality by k", 720, top=100)
 
 

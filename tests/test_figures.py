@@ -53,7 +53,7 @@ def test_silhouette_figure_has_noise_stability_dbi_ch_and_the_active_k(run):
     assert list(by_name["Davies–Bouldin"].y) == [m.davies_bouldin for m in run.sweep.metrics]
     assert list(by_name["Calinski–Harabasz"].y) == [m.calinski_harabasz for m in run.sweep.metrics]
     assert [shape.x0 for shape in figure.layout.shapes] == [3, 3, 3, 3]
-    assert "4 subsamples" in figure.layout.title.subtitle.text
+    assert "± over 4 refits on" in figure.layout.title.subtitle.text
 
 
 def test_silhouette_distribution_has_one_violin_per_cluster_with_every_sampled_song(run):
