@@ -297,7 +297,7 @@ def test_every_title_starts_below_the_modebar(run, frame):
         assert title.pad.t >= figures.MODEBAR_HEIGHT and margin.t >= 70, kind
         assert "<br>" not in title.text, kind  # plotly lifts a second line's top into the modebar's row
     quality = figures.silhouette_figure(run, 3)
-    assert quality.layout.title.subtitle.text.startswith(f"silhouette of {run.sweep.silhouette_sample_size:,} sampled")
+    assert quality.layout.title.subtitle.text.startswith(f"{run.sweep.silhouette_sample_size:,} sampled songs")
     assert quality.layout.margin.t >= 90
 
 
