@@ -312,6 +312,8 @@ def summary_of(result: RunResult, names: dict[int, str], centres: ClusterCentres
         "chosen_k": result.chosen_k,
         "chosen_by": "user" if result.params.k is not None else "recommendation",
         "silhouette_sample_size": result.sweep.silhouette_sample_size,
+        "stability_resamples": result.sweep.resamples,
+        "stability_resample_size": result.sweep.resample_size,
         "pca": {
             "explained_variance_ratio": result.pca.explained_variance_ratio,
             "loadings": result.pca.loadings.to_dict(orient="index"),

@@ -33,6 +33,7 @@ from plotly.colors import qualitative
 
 from analysis.compare import flows
 from analysis.result import RunResult
+from analysis.stability import STABLE_AGREEMENT
 
 CLUSTER_COLOURS: tuple[str, ...] = tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
 ACTIVE_COLOUR = "#d62728"
@@ -170,52 +171,73 @@ def _marker(k: int, values: dict[int, float], name: str, symbol: str, colour: st
 
 
 def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
-    """Silhouette (sampled mean ± its standard error), Davies–Bouldin and Calinski–Harabasz per k, stacked.
+    """Per k, stacked: silhouette (sampled mean ± its noise under resampling), stability under resampling
+    (mean adjusted Rand index ± its spread, with the level the recommendation calls stable), Davies–Bouldin
+    and Calinski–Harabasz. The best silhouette and the recommended k are marked.
 
-    Three y axes on one shared x axis, laid out by hand: ``make_subplots`` costs more than the rest
+    Four y axes on one shared x axis, laid out by hand: ``make_subplots`` costs more than the rest
     of a panel redraw.
     """
-    metrics = result.sweep.metrics
+    sweep = result.sweep
+    metrics = sweep.metrics
     ks = [m.k for m in metrics]
-    best = result.sweep.best_silhouette_k
+    best, recommended = sweep.best_silhouette_k, sweep.recommended_k
     traces = [
         go.Scatter(
             x=ks,
             y=[m.silhouette for m in metrics],
-            error_y={"type": "data", "array": [m.silhouette_spread for m in metrics], "visible": True},
+            error_y={"type": "data", "array": [m.silhouette_noise for m in metrics], "visible": True},
+            customdata=[m.silhouette_spread for m in metrics],
             mode="lines+markers",
             name="silhouette",
-            hovertemplate="k=%{x}<br>silhouette %{y:.3f} ± %{error_y.array:.3f}<extra></extra>",
+            hovertemplate="k=%{x}<br>silhouette %{y:.3f} ± %{error_y.array:.3f} under resampling"
+                          "<br>(± %{customdata:.3f} from the sample alone)<extra></extra>",
         ),
+        go.Scatter(
+            x=ks,
+            y=[m.stability for m in metrics],
+            error_y={"type": "data", "array": [m.stability_spread for m in metrics], "visible": True},
+            mode="lines+markers",
+            name="stability",
+            yaxis="y2",
+            hovertemplate="k=%{x}<br>stability (adjusted Rand index) %{y:.2f} ± %{error_y.array:.2f}<extra></extra>",
+        ),
+        go.Scatter(x=[ks[0], ks[-1]], y=[STABLE_AGREEMENT] * 2, mode="lines", name=f"stable from {STABLE_AGREEMENT}",
+                   yaxis="y2", line={"dash": "dash", "color": "#888", "width": 1},
+                   hovertemplate=f"stable from {STABLE_AGREEMENT}<extra></extra>"),
         go.Scatter(x=ks, y=[m.davies_bouldin for m in metrics], mode="lines+markers", name="Davies–Bouldin",
-                   yaxis="y2", hovertemplate="k=%{x}<br>DBI %{y:.3f}<extra></extra>"),
+                   yaxis="y3", hovertemplate="k=%{x}<br>DBI %{y:.3f}<extra></extra>"),
         go.Scatter(x=ks, y=[m.calinski_harabasz for m in metrics], mode="lines+markers", name="Calinski–Harabasz",
-                   yaxis="y3", hovertemplate="k=%{x}<br>CH %{y:,.0f}<extra></extra>"),
-        go.Scatter(x=[best], y=[result.sweep.at(best).silhouette], mode="markers", name=f"best silhouette (k={best})",
+                   yaxis="y4", hovertemplate="k=%{x}<br>CH %{y:,.0f}<extra></extra>"),
+        go.Scatter(x=[best], y=[sweep.at(best).silhouette], mode="markers", name=f"best silhouette (k={best})",
                    marker={"symbol": "star", "size": 16, "color": "#ff7f0e"}, hoverinfo="skip"),
+        go.Scatter(x=[recommended], y=[sweep.at(recommended).stability], mode="markers", yaxis="y2",
+                   name=f"recommended (k={recommended})", hoverinfo="skip",
+                   marker={"symbol": "diamond-open", "size": 16, "color": "#2ca02c", "line": {"width": 3}}),
     ]
-    titles = ("silhouette ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑")
-    gap, height = 0.05, (1 - 2 * 0.05) / 3
+    titles = ("silhouette ↑", "stability ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑")
+    gap = 0.04
+    height = (1 - (len(titles) - 1) * gap) / len(titles)
     axes = {}
     for row, title in enumerate(titles):
-        bottom = (2 - row) * (height + gap)
+        bottom = (len(titles) - 1 - row) * (height + gap)
         axes[f"yaxis{row + 1 if row else ''}"] = {"title": {"text": title}, "domain": [bottom, bottom + height],
                                                   "anchor": "x", "tickformat": ","}
-    sample = result.sweep.silhouette_sample_size
     figure = go.Figure(
         traces,
         layout={
             **axes,
-            "xaxis": {"title": {"text": "number of clusters k"}, "dtick": 1, "anchor": "y3"},
+            "xaxis": {"title": {"text": "number of clusters k"}, "dtick": 1, "anchor": f"y{len(titles)}"},
             "shapes": [_vertical_line(active_k, f"y{row + 1 if row else ''} domain", ACTIVE_COLOUR, "dot")
                        for row in range(len(titles))],
             "showlegend": False,
         },
     )
     # A subtitle, not a second line in the title: plotly lifts a two-line title's top into the modebar's row.
-    figure.update_layout(title_subtitle_text=f"silhouette of {sample:,} sampled songs ± standard error; "
-                                             "↑ higher, ↓ lower is better")
-    return _base_layout(figure, "Quality by k", 560, top=100)
+    figure.update_layout(title_subtitle_text=(
+        f"{sweep.silhouette_sample_size:,} sampled songs; ± over {sweep.resamples} refits on "
+        f"{sweep.resample_size:,} songs; ↑ higher, ↓ lower is better"))
+    return _base_layout(figure, "Quality by k", 720, top=100)
 
 
 def _vertical_line(x: float, yref: str, colour: str, dash: str) -> dict:

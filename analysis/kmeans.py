@@ -82,13 +82,17 @@ class KMeansData:
         in_tail[np.argpartition(spread, len(X) - TAIL_ROWS)[len(X) - TAIL_ROWS :]] = True
         return cls(X=X, every_row=every_row, tail=np.flatnonzero(in_tail), rest=np.flatnonzero(~in_tail))
 
-    def fit(self, k: int, seed: int) -> KFit:
-        """K-Means with ``k`` clusters; the same data, ``k`` and ``seed`` give the same labels."""
+    def fit(self, k: int, seed: int, starts: int = STARTS, swap_tries: int = SWAP_TRIES) -> KFit:
+        """K-Means with ``k`` clusters; the same data, ``k``, ``seed`` and search effort give the same labels.
+
+        ``starts`` k-means++ starts and ``swap_tries`` swaps search for the basin: fewer are cheaper
+        and land in a worse basin more often.
+        """
         X = self.X
         rng = np.random.default_rng([seed, k])
         with single_threaded_kernels():
             sample = self._start_sample(rng)
-            start = _improve_by_swaps(sample, _best_start(sample, k, rng), rng)
+            start = _improve_by_swaps(sample, _best_start(sample, k, rng, starts), rng, swap_tries)
             if len(X) <= FIT_SAMPLE_ROWS:
                 model = lloyd(self.every_row, start.centres)
                 labels = model.labels
@@ -226,13 +230,13 @@ def squared_distances(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) 
     return squared
 
 
-def _best_start(sample: WeightedRows, k: int, rng: np.random.Generator) -> LloydFit:
-    """The best of ``STARTS`` weighted k-means++ starts, each run to convergence on ``sample``."""
-    starts = [lloyd(sample, _greedy_plusplus(sample.rows, sample.weights, k, rng)) for _ in range(STARTS)]
-    return min(starts, key=lambda model: model.inertia)
+def _best_start(sample: WeightedRows, k: int, rng: np.random.Generator, starts: int) -> LloydFit:
+    """The best of ``starts`` weighted k-means++ starts, each run to convergence on ``sample``."""
+    models = [lloyd(sample, _greedy_plusplus(sample.rows, sample.weights, k, rng)) for _ in range(starts)]
+    return min(models, key=lambda model: model.inertia)
 
 
-def _improve_by_swaps(sample_rows: WeightedRows, model: LloydFit, rng: np.random.Generator) -> LloydFit:
+def _improve_by_swaps(sample_rows: WeightedRows, model: LloydFit, rng: np.random.Generator, tries: int) -> LloydFit:
     """Local search: move one centre to where a new centre pays most, rerun Lloyd, keep it if better.
 
     k-means++ starts often miss the basin where a few hundred extreme rows get a cluster of their
@@ -243,7 +247,7 @@ def _improve_by_swaps(sample_rows: WeightedRows, model: LloydFit, rng: np.random
     """
     sample, weights = sample_rows.rows, sample_rows.weights
     squared_norms = np.einsum("ij,ij->i", sample, sample)
-    for _ in range(SWAP_TRIES):
+    for _ in range(tries):
         centres = model.centres
         nearest, second, label = _two_nearest(sample, squared_norms, centres)
         cumulative = np.cumsum(weights * nearest)

@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis.kmeans import KFit, squared_distances
 from analysis.result import KMetrics
+from analysis.stability import STABLE_AGREEMENT
 
 
 def davies_bouldin(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
@@ -74,29 +75,62 @@ def find_knee(ks: tuple[int, ...] | list[int], inertias: tuple[float, ...] | lis
     return int(ks[best])
 
 
-def recommend(metrics: tuple[KMetrics, ...], knee: int | None) -> tuple[int, str]:
+def recommend(metrics: tuple[KMetrics, ...]) -> tuple[int, str]:
     """The k to use and one plain sentence saying why, written to follow "k = 7: ".
 
-    Rule: the best mean sampled silhouette wins, unless the knee's silhouette is within the
-    combined spread (the two standard errors of the sampled means) of the best one's: then the knee wins,
-    since the two are indistinguishable by silhouette and the knee is where more clusters stop paying.
+    Rule: the fewest clusters whose mean silhouette is within noise of the best one's and whose
+    clustering is stable under resampling. "Within noise" is a one-standard-error rule on the
+    difference: the best silhouette minus this k's is at most the two silhouettes' resampling noise
+    (``KMetrics.silhouette_noise``) added in squares. "Stable" is a mean adjusted Rand index of at
+    least ``STABLE_AGREEMENT`` between the resample fits and the full fit. When no k within noise is
+    stable, the most stable of them. Ties go to the smaller k, so the same metrics give the same k.
     """
-    best = max(metrics, key=lambda m: m.silhouette)
-    if knee is None:
-        return best.k, (f"the inertia curve has no clear elbow, so the pick is k = {best.k}, "
-                        f"which separates the songs best (silhouette {_silhouette(best.silhouette)}).")
-    at_knee = next(m for m in metrics if m.k == knee)
-    if knee == best.k:
-        return knee, (f"the elbow of the inertia curve is at k = {knee}, which also separates the songs best "
-                      f"(silhouette {_silhouette(best.silhouette)}).")
-    gap = best.silhouette - at_knee.silhouette
-    spread = best.silhouette_spread + at_knee.silhouette_spread
-    at_knee_text, best_text = _silhouettes(at_knee.silhouette, best.silhouette)
-    if gap <= spread:
-        return knee, (f"the elbow of the inertia curve is at k = {knee}, and it separates the songs as well as "
-                      f"k = {best.k} within sampling noise (silhouette {at_knee_text} against {best_text}).")
-    return best.k, (f"the elbow of the inertia curve is at k = {knee}, but k = {best.k} separates the songs "
-                    f"better, by more than sampling noise (silhouette {best_text} against {at_knee_text}).")
+    best = max(metrics, key=lambda m: m.silhouette)  # the first, smallest k among equal silhouettes
+    close = [m for m in metrics if _within_noise(m, best)]
+    stable = [m for m in close if m.stability >= STABLE_AGREEMENT]
+    if not stable:
+        chosen = max(close, key=lambda m: (m.stability, -m.k))
+        return chosen.k, (f"no k that separates the songs within noise of the best (k = {best.k}, silhouette "
+                          f"{_silhouette(best.silhouette)} ± {_noise(best)}) comes out the same when the songs are "
+                          f"resampled (agreement {_agreement(STABLE_AGREEMENT)} or more), so the pick is the one "
+                          f"that changes least (agreement {_agreement(chosen.stability)} of 1).")
+    chosen = min(stable, key=lambda m: m.k)
+    if chosen is best:
+        quality = f"it separates the songs best (silhouette {_silhouette(best.silhouette)} ± {_noise(best)})"
+    else:
+        chosen_text, best_text = _silhouettes(chosen.silhouette, best.silhouette)
+        quality = (f"it is the fewest clusters that separate the songs as well as the best, k = {best.k}, within "
+                   f"noise (silhouette {chosen_text} against {best_text}; other songs and refits move that "
+                   f"difference by about ± {_tolerance(chosen, best):.3f})")
+    text = (f"{quality}, and its clusters come out the same when the songs are resampled "
+            f"(agreement {_agreement(chosen.stability)} of 1)")
+    fewer = [m for m in close if m.k < chosen.k]
+    if fewer:
+        text += (f"; {_listed([f'k = {m.k}' for m in fewer])} {'comes' if len(fewer) == 1 else 'come'} as close "
+                 f"but {'its' if len(fewer) == 1 else 'their'} clusters change when the songs are resampled "
+                 f"(agreement {_listed([_agreement(m.stability) for m in fewer])})")
+    return chosen.k, text + "."
+
+
+def _within_noise(metric: KMetrics, best: KMetrics) -> bool:
+    return best.silhouette - metric.silhouette <= _tolerance(metric, best)
+
+
+def _tolerance(metric: KMetrics, best: KMetrics) -> float:
+    """The noise of the difference of two silhouettes: their noises added in squares."""
+    return float(np.hypot(best.silhouette_noise, metric.silhouette_noise))
+
+
+def _noise(metric: KMetrics) -> str:
+    return f"{metric.silhouette_noise:.3f}"
+
+
+def _agreement(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _silhouette(value: float, decimals: int = 2) -> str:

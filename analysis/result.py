@@ -17,7 +17,7 @@ from analysis.limits import K_HIGHEST, K_LOWEST, SEED_HIGHEST
 
 # Bump when a change to the analysis would give different results for the same input and params:
 # it is part of every run id, so stale stored runs are never served as current ones.
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 
 AUDIO_FEATURES: tuple[str, ...] = (
     "danceability",
@@ -199,6 +199,9 @@ class KMetrics:
     silhouette_spread: float  # standard error of one sample's mean (sweep.sample_standard_error)
     davies_bouldin: float
     calinski_harabasz: float
+    stability: float  # mean adjusted Rand index of resample fits against this fit (analysis.stability)
+    stability_spread: float  # standard deviation of those indices
+    silhouette_noise: float  # silhouette's standard error counting resampled songs and refits (sweep.resampling_noise)
     exact_silhouette: float | None = None  # full-data value, only when asked for
 
 
@@ -208,8 +211,10 @@ class SweepResult:
     knee_k: int | None
     best_silhouette_k: int
     recommended_k: int
-    reason: str  # one sentence, e.g. "knee at 4; silhouette best at 3 (0.24 ± 0.004) ..."
+    reason: str  # one sentence, written to follow "k = 3: "
     silhouette_sample_size: int
+    resamples: int  # subsamples each k was fitted on to measure its stability
+    resample_size: int  # rows in each of them
 
     def at(self, k: int) -> KMetrics:
         return next(m for m in self.metrics if m.k == k)

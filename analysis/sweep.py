@@ -4,6 +4,10 @@ Fits of different k run side by side, one per core, each with single-threaded BL
 on a shared 2-core server two-thread kernels inside small fits stall whenever another process
 holds a core, while independent fits just share what is free. The sampled silhouettes of every
 k come from one pass over each sample's distance matrix (``analysis.silhouette``).
+
+After the full fits, every k is fitted again on a few small subsamples of the rows
+(``analysis.stability``): how reproducible each k is, and how far its silhouette moves when other
+songs are drawn and fitted. The recommendation (``analysis.metrics.recommend``) reads both.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from analysis.metrics import cluster_scores, find_knee, recommend
 from analysis.parallel import single_threaded_kernels, usable_cores
 from analysis.result import KMetrics, ProgressCallback, RunParams, SweepResult
 from analysis.silhouette import exact_silhouette, sampled_silhouettes
+from analysis.stability import RESAMPLES, Resampling, Stability
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,11 +51,15 @@ def run_sweep(X: np.ndarray, params: RunParams, progress: ProgressCallback | Non
     X = np.ascontiguousarray(X, dtype=np.float32)
     fits, scores = _fit_every_k(X, params, progress)
     samples = silhouette_samples(len(X), params)
+    resampling = Resampling.of(X, samples[0], params)
+    resampled = _refit_resamples(resampling, params)
     labels_by_k = {k: fit.labels for k, fit in fits.items()}
     per_sample = [sampled_silhouettes(X, labels_by_k, rows) for rows in samples]
-    metrics = tuple(_metrics(fits[k], scores[k], [values[k] for values in per_sample], len(X)) for k in params.ks)
+    stable = resampling.stability(labels_by_k, resampled)
+    metrics = tuple(_metrics(fits[k], scores[k], [values[k] for values in per_sample], stable[k], len(X))
+                    for k in params.ks)
     knee = find_knee(params.ks, [m.inertia for m in metrics])
-    recommended, reason = recommend(metrics, knee)
+    recommended, reason = recommend(metrics)
     result = SweepResult(
         metrics=metrics,
         knee_k=knee,
@@ -58,6 +67,8 @@ def run_sweep(X: np.ndarray, params: RunParams, progress: ProgressCallback | Non
         recommended_k=recommended,
         reason=reason,
         silhouette_sample_size=len(samples[0]),
+        resamples=RESAMPLES,
+        resample_size=resampling.subsample_size,
     )
     return Sweep(result=result, fits=fits, silhouette_rows=samples[0], silhouette_values=per_sample[0])
 
@@ -94,6 +105,17 @@ def _fit_every_k(
     return fits, scores
 
 
+def _refit_resamples(resampling: Resampling, params: RunParams) -> dict[int, list[np.ndarray]]:
+    """Every k's labels from each resample's fit (``[k][number]``), one after another in this thread.
+
+    Not in the pool beside the full fits: a fit of a few hundred rows is mostly Python between
+    short compiled steps, so two of them, or one beside a full fit, mostly wait for each other's
+    turn at the interpreter (measured: the sweep lost twice what the refits cost alone).
+    """
+    with single_threaded_kernels():
+        return {k: [resampling.labels(number, k) for number in range(RESAMPLES)] for k in params.ks}
+
+
 def _fit_and_score(data: KMeansData, k: int, params: RunParams) -> tuple[KFit, _Scores]:
     fit = data.fit(k, params.seed)
     davies_bouldin, calinski_harabasz = cluster_scores(fit)
@@ -105,16 +127,35 @@ def _fit_and_score(data: KMeansData, k: int, params: RunParams) -> tuple[KFit, _
     return fit, scores
 
 
-def _metrics(fit: KFit, scores: _Scores, per_sample: list[np.ndarray], n_rows: int) -> KMetrics:
+def _metrics(fit: KFit, scores: _Scores, per_sample: list[np.ndarray], stable: Stability, n_rows: int) -> KMetrics:
+    spread = sample_standard_error(per_sample, n_rows)
     return KMetrics(
         k=fit.k,
         inertia=fit.inertia,
         silhouette=float(np.mean([values.mean() for values in per_sample])),
-        silhouette_spread=sample_standard_error(per_sample, n_rows),
+        silhouette_spread=spread,
         davies_bouldin=scores.davies_bouldin,
         calinski_harabasz=scores.calinski_harabasz,
+        stability=stable.agreement,
+        stability_spread=stable.agreement_spread,
+        silhouette_noise=resampling_noise(per_sample, spread, stable.silhouette_spread, n_rows),
         exact_silhouette=scores.exact_silhouette,
     )
+
+
+def resampling_noise(per_sample: list[np.ndarray], spread: float, refit_spread: float, n_rows: int) -> float:
+    """How far the mean silhouette could move if other songs had been collected and fitted: its standard error.
+
+    Three independent parts, added in squares: which rows the silhouette sampled (``spread``, the
+    sampled means' standard error, divided by √samples as they are averaged); which songs the data
+    holds, as a draw from all the songs there are (σ²/n, the bootstrap's variance of a mean of n
+    rows, σ the rows' own silhouettes' standard deviation); and the fit itself moving with the songs
+    (``refit_spread``, the resample fits' silhouettes' standard deviation). With one sample of m rows
+    the first two add up to σ²/m, which is not 0 when the sample is every row.
+    """
+    rows = np.concatenate(per_sample)
+    population = float(np.var(rows, ddof=1)) / n_rows if len(rows) > 1 else 0.0
+    return float(np.sqrt(spread**2 / len(per_sample) + population + refit_spread**2))
 
 
 def sample_standard_error(per_sample: list[np.ndarray], n_rows: int) -> float:

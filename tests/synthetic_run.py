@@ -108,7 +108,8 @@ def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: in
         labels = fit.labels_.astype(np.int16)
         silhouettes = silhouette_samples(X[sample_rows], labels[sample_rows])
         metrics.append(KMetrics(k, float(fit.inertia_), float(silhouettes.mean()), 0.01,
-                                float(davies_bouldin_score(X, labels)), float(calinski_harabasz_score(X, labels))))
+                                float(davies_bouldin_score(X, labels)), float(calinski_harabasz_score(X, labels)),
+                                stability=0.9, stability_spread=0.05, silhouette_noise=0.02))
         centroids = fit.cluster_centers_.astype(np.float64)
         kfit = KFit(k=k, labels=labels, centroids=centroids, inertia=float(fit.inertia_), n_iter=int(fit.n_iter_),
                     squared_distances=squared_distances(X, labels, centroids))
@@ -123,7 +124,8 @@ def synthetic_run(frame: pd.DataFrame, ks: tuple[int, ...] = (2, 3, 4), seed: in
         data_report=DataReport("synthetic.csv", len(frame), len(frame)),
         transform=TransformRecord(features, (), {}, tuple(mean), tuple(scale)),
         sweep=SweepResult(tuple(metrics), knee_k=3, best_silhouette_k=best, recommended_k=3,
-                          reason="knee at 3", silhouette_sample_size=len(sample_rows)),
+                          reason="knee at 3", silhouette_sample_size=len(sample_rows), resamples=4,
+                          resample_size=int(0.8 * len(frame))),
         models=models,
         pca=PCAResult(
             coords=projection.transform(X).astype(np.float32),

@@ -42,13 +42,18 @@ def test_elbow_without_a_knee_draws_no_knee_marker(run):
     assert not any(name.startswith("knee") for name in names)
 
 
-def test_silhouette_figure_has_spread_dbi_ch_and_the_active_k(run):
+def test_silhouette_figure_has_noise_stability_dbi_ch_and_the_active_k(run):
     figure = figures.silhouette_figure(run, active_k=3)
     by_name = {trace.name: trace for trace in figure.data}
-    assert list(by_name["silhouette"].error_y.array) == [m.silhouette_spread for m in run.sweep.metrics]
+    assert list(by_name["silhouette"].error_y.array) == [m.silhouette_noise for m in run.sweep.metrics]
+    assert list(by_name["stability"].y) == [m.stability for m in run.sweep.metrics]
+    assert list(by_name["stability"].error_y.array) == [m.stability_spread for m in run.sweep.metrics]
+    assert list(by_name["stable from 0.7"].y) == [0.7, 0.7]
+    assert list(by_name["recommended (k=3)"].x) == [3]
     assert list(by_name["Davies–Bouldin"].y) == [m.davies_bouldin for m in run.sweep.metrics]
     assert list(by_name["Calinski–Harabasz"].y) == [m.calinski_harabasz for m in run.sweep.metrics]
-    assert [shape.x0 for shape in figure.layout.shapes] == [3, 3, 3]
+    assert [shape.x0 for shape in figure.layout.shapes] == [3, 3, 3, 3]
+    assert "± over 4 refits on" in figure.layout.title.subtitle.text
 
 
 def test_silhouette_distribution_has_one_violin_per_cluster_with_every_sampled_song(run):
@@ -271,12 +276,12 @@ def test_counts_and_large_values_are_grouped_by_thousands(run, frame):
     sizes = figures.sizes_figure(run, 3, NAMES)
     spread = figures.artist_spread_figure(np.array([5, 0, 1200]), NAMES, "abba")
     distribution = figures.distribution_figure(run, frame, 3, "energy", NAMES)
-    assert elbow.layout.yaxis.tickformat == quality.layout.yaxis3.tickformat == ","
+    assert elbow.layout.yaxis.tickformat == quality.layout.yaxis4.tickformat == ","
     assert sizes.layout.xaxis.tickformat == spread.layout.yaxis.tickformat == distribution.layout.yaxis.tickformat == ","
     assert distribution.layout.yaxis.hoverformat == figures.RAW_VALUE_FORMAT
     assert "%{x:,} songs" in sizes.data[0].hovertemplate and "%{y:,} songs" in spread.data[0].hovertemplate
     assert "inertia %{y:,.0f}" in elbow.data[0].hovertemplate
-    assert "CH %{y:,.0f}" in quality.data[2].hovertemplate
+    assert "CH %{y:,.0f}" in next(t for t in quality.data if t.name == "Calinski–Harabasz").hovertemplate
 
 
 @pytest.mark.parametrize(("value", "text"), [(0.734, "0.734"), (-5.883, "-5.88"), (999.4, "999"), (999.7, "1,000"),
@@ -292,7 +297,7 @@ def test_every_title_starts_below_the_modebar(run, frame):
         assert title.pad.t >= figures.MODEBAR_HEIGHT and margin.t >= 70, kind
         assert "<br>" not in title.text, kind  # plotly lifts a second line's top into the modebar's row
     quality = figures.silhouette_figure(run, 3)
-    assert quality.layout.title.subtitle.text.startswith(f"silhouette of {run.sweep.silhouette_sample_size:,} sampled")
+    assert quality.layout.title.subtitle.text.startswith(f"{run.sweep.silhouette_sample_size:,} sampled songs")
     assert quality.layout.margin.t >= 90
 
 

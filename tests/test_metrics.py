@@ -56,47 +56,66 @@ def test_no_knee(ks, inertias):
     assert find_knee(ks, inertias) is None
 
 
-def metric(k: int, silhouette: float, spread: float) -> KMetrics:
-    return KMetrics(k=k, inertia=1000.0 / k, silhouette=silhouette, silhouette_spread=spread, davies_bouldin=1.0, calinski_harabasz=10.0)
+def metric(k: int, silhouette: float, noise: float, stability: float = 0.95) -> KMetrics:
+    return KMetrics(k=k, inertia=1000.0 / k, silhouette=silhouette, silhouette_spread=noise / 2, davies_bouldin=1.0,
+                    calinski_harabasz=10.0, stability=stability, stability_spread=0.02, silhouette_noise=noise)
 
 
 SWEEP = (metric(2, 0.20, 0.003), metric(3, 0.243, 0.004), metric(4, 0.240, 0.003), metric(5, 0.19, 0.002))
 
 
-def test_knee_within_the_spread_of_the_best_is_chosen():
-    k, reason = recommend(SWEEP, knee=4)
-    assert k == 4
-    assert reason == ("the elbow of the inertia curve is at k = 4, and it separates the songs as well as k = 3 "
-                      "within sampling noise (silhouette 0.240 against 0.243).")
-
-
-def test_best_silhouette_wins_over_a_clearly_worse_knee():
-    k, reason = recommend(SWEEP, knee=5)
+def test_the_best_silhouette_wins_when_no_fewer_clusters_come_within_noise():
+    k, reason = recommend(SWEEP)
     assert k == 3
-    assert reason == ("the elbow of the inertia curve is at k = 5, but k = 3 separates the songs better, "
-                      "by more than sampling noise (silhouette 0.24 against 0.19).")
+    assert reason == ("it separates the songs best (silhouette 0.24 ± 0.004), and its clusters come out the same "
+                      "when the songs are resampled (agreement 0.95 of 1).")
 
 
-def test_without_a_knee_the_best_silhouette_is_chosen():
-    k, reason = recommend(SWEEP, knee=None)
-    assert (k, reason) == (3, "the inertia curve has no clear elbow, so the pick is k = 3, "
-                              "which separates the songs best (silhouette 0.24).")
+def test_the_fewest_stable_clusters_within_noise_of_the_best_win():
+    k, reason = recommend((metric(2, 0.20, 0.003), metric(3, 0.238, 0.004), metric(4, 0.243, 0.004),
+                           metric(5, 0.19, 0.002)))
+    assert k == 3
+    assert reason == ("it is the fewest clusters that separate the songs as well as the best, k = 4, within noise "
+                      "(silhouette 0.238 against 0.243; other songs and refits move that difference by about "
+                      "± 0.006), and its clusters come out the same "
+                      "when the songs are resampled (agreement 0.95 of 1).")
 
 
-def test_knee_at_the_best_silhouette():
-    k, reason = recommend(SWEEP, knee=3)
-    assert (k, reason) == (3, "the elbow of the inertia curve is at k = 3, which also separates the songs best "
-                              "(silhouette 0.24).")
+def test_fewer_clusters_that_change_under_resampling_are_passed_over_and_named():
+    k, reason = recommend((metric(2, 0.241, 0.004, stability=0.5), metric(3, 0.240, 0.004, stability=0.62),
+                           metric(4, 0.243, 0.004), metric(5, 0.19, 0.002)))
+    assert k == 4
+    assert reason.endswith("; k = 2 and k = 3 come as close but their clusters change when the songs are resampled "
+                           "(agreement 0.50 and 0.62).")
 
 
-def test_a_knee_beaten_by_a_hair_without_spread_still_loses_and_its_silhouettes_differ_in_words():
-    k, reason = recommend((metric(2, 0.2041, 0.0), metric(3, 0.2003, 0.0), metric(4, 0.15, 0.0)), knee=3)
-    assert k == 2 and "(silhouette 0.204 against 0.200)" in reason
+def test_more_noise_lets_fewer_clusters_in():
+    quiet = (metric(2, 0.230, 0.002), metric(3, 0.243, 0.002))
+    noisy = (metric(2, 0.230, 0.01), metric(3, 0.243, 0.01))
+    assert recommend(quiet)[0] == 3 and recommend(noisy)[0] == 2
+
+
+def test_when_nothing_close_is_stable_the_most_stable_of_them_is_chosen():
+    k, reason = recommend((metric(2, 0.15, 0.003, stability=0.9), metric(3, 0.243, 0.004, stability=0.6),
+                           metric(4, 0.240, 0.004, stability=0.65), metric(5, 0.242, 0.004, stability=0.65)))
+    assert k == 4  # 4 and 5 tie on stability: the fewer clusters
+    assert reason == ("no k that separates the songs within noise of the best (k = 3, silhouette 0.24 ± 0.004) "
+                      "comes out the same when the songs are resampled (agreement 0.70 or more), so the pick is "
+                      "the one that changes least (agreement 0.65 of 1).")
+
+
+def test_equal_silhouettes_go_to_the_fewer_clusters():
+    assert recommend((metric(2, 0.1, 0.0), metric(3, 0.2, 0.0), metric(4, 0.2, 0.0)))[0] == 3
+
+
+def test_two_silhouettes_equal_to_two_decimals_are_shown_to_three():
+    _, reason = recommend((metric(2, 0.2003, 0.003), metric(3, 0.2041, 0.003)))
+    assert "(silhouette 0.200 against 0.204; other songs and refits move that difference by about ± 0.004)" in reason
 
 
 def test_a_silhouette_near_zero_reads_as_zero_not_minus_zero():
-    _, reason = recommend((metric(2, -0.001, 0.01), metric(3, -0.2, 0.01)), knee=None)
-    assert "(silhouette 0.00)" in reason
+    _, reason = recommend((metric(2, -0.001, 0.01), metric(3, -0.2, 0.01)))
+    assert "(silhouette 0.00 ± 0.010)" in reason
 
 
 def test_cluster_scores_of_a_fit_are_both_scores():

@@ -27,7 +27,9 @@ def test_four_blobs_are_recommended_with_a_reason(sweep):
     result = sweep.result
     assert [m.k for m in result.metrics] == [2, 3, 4, 5, 6]
     assert result.recommended_k == 4 and result.best_silhouette_k == 4
-    assert "separates the songs best" in result.reason and "k = 4" in result.reason
+    assert result.reason.startswith("it separates the songs best (silhouette 0.62")
+    assert "come out the same when the songs are resampled (agreement 1.00 of 1)" in result.reason
+    assert result.resamples == 4 and result.resample_size == 960  # 80% of the 1,200 rows
     assert result.silhouette_sample_size == 400
     inertias = [m.inertia for m in result.metrics]
     assert inertias == sorted(inertias, reverse=True)
@@ -80,6 +82,8 @@ def test_small_data_uses_every_row_once_and_exact_silhouette_on_request(blobs):
     np.testing.assert_array_equal(result.silhouette_rows, np.arange(len(blobs)))
     for metric in result.result.metrics:
         assert metric.silhouette_spread == 0.0
+        # Every row sampled leaves no sampling error, but other songs would still give another silhouette.
+        assert metric.silhouette_noise > 0.001
         exact = silhouette_score(blobs.astype(np.float64), result.fits[metric.k].labels)
         assert metric.exact_silhouette == pytest.approx(exact, abs=1e-5)
         assert metric.silhouette == pytest.approx(exact, abs=1e-5)

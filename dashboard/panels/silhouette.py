@@ -1,5 +1,6 @@
-"""Silhouette panel: quality by k (silhouette with its spread, Davies–Bouldin, Calinski–Harabasz) and,
-for the active k, how well each cluster's sampled songs sit in it.
+"""Silhouette panel: quality by k (silhouette with its noise under resampling, stability under resampling,
+Davies–Bouldin, Calinski–Harabasz, all as the run holds them) and, for the active k, how well each
+cluster's sampled songs sit in it.
 
 The quality-by-k figure belongs to the run: a k switch moves its active-k lines with a partial update
 and draws only the per-cluster figure again.
