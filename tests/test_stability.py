@@ -10,6 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from synthetic_run import pipeline_run  # noqa: F401 (fixture)
 
+from analysis.assign import centres_of
 from analysis.cli import summary_of
 from analysis.dataset import load_csv
 from analysis.pipeline import run_analysis
@@ -55,7 +56,7 @@ def test_the_true_number_of_blobs_is_the_stable_one(blobs_sweep):
 def test_summary_and_report_state_the_stability_of_every_k(pipeline_run):
     result, dataset = pipeline_run
     names = {cluster: suggestion.name for cluster, suggestion in enumerate(result.model().suggested_names)}
-    summary = summary_of(result, names)
+    summary = summary_of(result, names, centres_of(result, dataset.frame, names))
     for metrics, entry in zip(result.sweep.metrics, summary["metrics"]):
         assert (entry["k"], entry["stability"], entry["stability_spread"]) == (
             metrics.k, metrics.stability, metrics.stability_spread)
