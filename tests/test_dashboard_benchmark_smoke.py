@@ -8,7 +8,7 @@ import pytest
 from benchmarks.dashboard import run_dashboard_benchmark, table
 
 CALLBACKS = ("k switch", "rename", "feature change", "artist search", "playlist filter", "more like this",
-             "panel draw")
+             "panel draw", "lasso")
 
 
 @pytest.fixture(scope="module")
