@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.compare import compare
 from analysis.kmeans import KMeansData, WeightedRows, nearest_centres
 from analysis.result import RunParams
 from analysis.silhouette import sampled_silhouettes
@@ -111,22 +112,8 @@ class Resampling:
 
 def adjusted_rand_index(first: np.ndarray, second: np.ndarray) -> float:
     """Adjusted Rand index of two labellings (n,) of the same rows by cluster numbers 0, 1, ..., as scikit-learn's
-    ``adjusted_rand_score``. A number no row has is an empty row or column of the table and changes nothing."""
-    width = int(second.max()) + 1
-    table = np.bincount(first.astype(np.int64) * width + second, minlength=(int(first.max()) + 1) * width)
-    table = table.reshape(-1, width).astype(np.float64)
-    together = _pairs(table).sum()
-    in_first = _pairs(table.sum(axis=1)).sum()
-    in_second = _pairs(table.sum(axis=0)).sum()
-    expected = in_first * in_second / _pairs(np.float64(len(first)))
-    most = (in_first + in_second) / 2
-    if most == expected:  # one cluster on both sides, or every row its own: the partitions agree
-        return 1.0
-    return float((together - expected) / (most - expected))
-
-
-def _pairs(counts: np.ndarray) -> np.ndarray:
-    return counts * (counts - 1) / 2
+    ``adjusted_rand_score``: the comparison panel's own (``analysis.compare``)."""
+    return compare(first.astype(np.int64), second.astype(np.int64)).ari
 
 
 def _spread(values: list[float]) -> float:

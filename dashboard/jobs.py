@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 
 LEDGER_EXPIRY = 24 * 3600  # seconds a job's record is kept; the browser only asks right after the end
 SLOT_POLL = 0.5  # seconds between looks for a free run slot (and news of the queue for the user)
-PROGRESS_POLL_MS = 100  # how often the browser asks a running job for news: the end is seen this soon
+# How often the browser asks a running job for news: its end is seen this soon. A poll is one small request
+# (a few ms of a worker thread), and the user waits for every ms between the job's end and the next poll.
+PROGRESS_POLL_MS = 50
 
 
 @dataclass(frozen=True)
