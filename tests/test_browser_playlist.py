@@ -247,7 +247,11 @@ def test_a_lasso_on_the_scatter_becomes_the_playlist_and_its_exports(demo_run_ur
         wait_for(driver, lambda d: count_text(d).startswith(f"{count:,} song"), 30,
                  "the playlist never held every song of the lasso")
         type_into(driver, "name", "Lassoed")
-
+        # The links follow the typed name a server answer later.
+        wait_for(driver, lambda d: all("name=Lassoed" in d.find_element(By.CSS_SELECTOR, part(link)).get_attribute("href")
+                                       for link in ("export-csv", "export-uris")),
+                 30, "the export links never took the playlist's name")
+        assert not list(downloads.iterdir()), "a file was downloaded before any export was asked for"
 
         click(driver, driver.find_element(By.CSS_SELECTOR, part("export-csv")))
         with downloaded(downloads, "Lassoed.csv").open(encoding="utf-8", newline="") as handle:
