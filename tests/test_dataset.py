@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import dataset as dataset_module
+from analysis.csvsource import READ_CHUNK_BYTES, scan
 from analysis.dataset import DataError, load_csv, line_of
 from analysis.result import REQUIRED_COLUMNS
 
@@ -388,6 +388,53 @@ def test_refuses_bytes_neither_utf8_nor_windows_1252_naming_offset_and_line(tmp_
     assert message == f"bad.csv: is not UTF-8 text (byte 0x{bad_byte[0]:02X} at byte offset {offset}, line 3); save it as UTF-8 CSV"
 
 
+def padded_past_a_chunk(rows_after: bytes) -> bytes:
+    """Songs enough to fill the loader's first read chunk, then ``rows_after``: what it finds there must
+    be named with the same offsets and lines as in a small file."""
+    filler = csv_bytes([song(number) for number in range(1, 1 + READ_CHUNK_BYTES // 150)])
+    return filler + rows_after
+
+
+def test_bytes_past_the_first_chunk_are_named_by_their_offset_and_line(tmp_path):
+    bad = padded_past_a_chunk(body([song(1_000_000, name_song="Caf\x81")]).replace("\x81".encode(), b"\x81"))
+    assert len(bad) > READ_CHUNK_BYTES
+    offset, lines = bad.index(b"\x81"), bad.count(b"\n")
+    message = refusal(tmp_path, bad)
+    assert message == f"bad.csv: is not UTF-8 text (byte 0x81 at byte offset {offset}, line {lines}); save it as UTF-8 CSV"
+    binary = padded_past_a_chunk(b"\x00")
+    offset, line = len(binary) - 1, binary.count(b"\n") + 1
+    assert refusal(tmp_path, binary) == f"bad.csv: holds binary data (a NUL byte at byte offset {offset}, line {line}), not CSV text"
+
+
+@pytest.mark.parametrize("cut", range(-3, 4))
+def test_lines_and_characters_split_by_a_chunk_boundary_are_read_whole(cut):
+    boundary = 2 * READ_CHUNK_BYTES
+    content = padded_past_a_chunk(body([song(2_000_000, name_song="Ærø Café 東京")]))
+    at = content.index("Ærø".encode()) + 1  # inside a two-byte character
+    content = content.replace(b"Song 1,", b"Song 1" + b"x" * (boundary - at + cut) + b",", 1)
+    assert content.index("Ærø".encode()) + 1 == boundary + cut
+    assert scan(data=content).lines == content.count(b"\n")
+    dataset = load_csv(content)
+    assert dataset.raw["name_song"].iloc[-1] == "Ærø Café 東京" and dataset.report.actions == ()
+    crlf = content.index(b"\r\n", boundary)
+    shifted = content.replace(b"Song 2,", b"Song 2" + b"y" * (boundary + READ_CHUNK_BYTES - 1 - crlf) + b",", 1)
+    assert shifted[boundary + READ_CHUNK_BYTES - 1 : boundary + READ_CHUNK_BYTES + 1] == b"\r\n"
+    assert scan(data=shifted).lines == shifted.count(b"\n")
+    lone_returns = shifted.replace(b"\r\n", b"\r")
+    assert scan(data=lone_returns).lines == shifted.count(b"\n")
+
+
+def test_windows_1252_past_the_first_chunk_names_every_line_once(tmp_path):
+    western = padded_past_a_chunk(body([song(3_000_000, name_song="Café"), song(3_000_001, name_song="Olé")]))
+    path = tmp_path / "western.csv"
+    path.write_bytes(western.replace("é".encode(), b"\xe9"))
+    dataset = load_csv(path)
+    (guess,) = [action for action in dataset.report.actions if action.column == "file"]
+    last = western.count(b"\n")
+    assert (guess.count, guess.first_rows) == (2, (last - 1, last))
+    assert list(dataset.raw["name_song"].iloc[-2:]) == ["Café", "Olé"]
+
+
 def test_refuses_utf16(tmp_path):
     content = csv_bytes([song(1)]).decode().encode("utf-16")
     assert refusal(tmp_path, content) == "bad.csv: is UTF-16 text; save it as UTF-8 CSV"
@@ -452,4 +499,4 @@ def test_96k_rows_of_real_lines_load_whole(sample_csv):
     [(b"x", 1), (b"a\nb\n", 2), (b"a\r\nb", 2), (b"a\rb\r", 2), (b"\r\r\n\n", 3), (b"a\r\n\r", 2), (b"a\n\rb", 3)],
 )
 def test_line_count_knows_lf_crlf_and_lone_cr(data, lines):
-    assert dataset_module._line_count(data) == lines
+    assert scan(data=data).lines == lines
