@@ -7,10 +7,11 @@ a transaction may nest (the outer one holds the lock), as diskcache's does.
 from __future__ import annotations
 
 import logging
+import pickle
 import secrets
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import redis
 from redis.lock import Lock
@@ -41,6 +42,14 @@ class RedisBackend:
 
     def set(self, key: str, value: bytes, expire: float | None = None) -> None:
         self._call(self.client.set, self.prefix + key, value, px=None if expire is None else int(expire * 1000))
+
+    def put_pickled(self, key: str, value: Any) -> None:
+        # Redis takes a value whole: the pickle is held once in memory on its way.
+        self.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def get_pickled(self, key: str) -> Any | None:
+        stored = self.get(key)
+        return None if stored is None else pickle.loads(stored)
 
     def exists(self, key: str) -> bool:
         return bool(self._call(self.client.exists, self.prefix + key))

@@ -1,7 +1,9 @@
 """The results store: datasets, finished runs and the team's cluster names, shared by every process.
 
 Values are pickled before they are written and written with one ``set``, so a reader sees a run
-whole or not at all. Runs are immutable (the run id is a hash of data, parameters and code), so
+whole or not at all. Datasets, batches and runs, whose size grows with the songs, are pickled
+straight into a file and read back from one on the disk backend, never held as one bytes object
+beside the value (that took 6x an uploaded file's size at its peak). Runs are immutable (the run id is a hash of data, parameters and code), so
 the in-process memo never goes stale. Names change, so they are read fresh every time and
 changed only inside a backend transaction: of two processes saving at once, one wins and the
 other sees the newer version and gets a conflict.
@@ -16,6 +18,7 @@ import os
 import pickle
 import secrets
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -158,6 +161,10 @@ class StoreBackend(Protocol):
 
     def set(self, key: str, value: bytes, expire: float | None = None) -> None: ...
 
+    def put_pickled(self, key: str, value: Any) -> None: ...
+
+    def get_pickled(self, key: str) -> Any | None: ...
+
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
@@ -182,6 +189,21 @@ class DiskcacheBackend:
     def set(self, key: str, value: bytes, expire: float | None = None) -> None:
         with self._room_checked():
             self.cache.set(key, value, expire=expire)
+
+    def put_pickled(self, key: str, value: Any) -> None:
+        """``value`` pickled into a file of the store's directory, which diskcache then copies in
+        chunks: a pickling error writes nothing."""
+        with self._room_checked(), tempfile.TemporaryFile(dir=self.directory) as pickled:
+            pickle.dump(value, pickled, protocol=pickle.HIGHEST_PROTOCOL)
+            pickled.seek(0)
+            self.cache.set(key, pickled, read=True)
+
+    def get_pickled(self, key: str) -> Any | None:
+        stored = self.cache.get(key, read=True)
+        if stored is None or isinstance(stored, bytes):  # small values live in diskcache's database
+            return None if stored is None else pickle.loads(stored)
+        with stored:
+            return pickle.load(stored)
 
     def exists(self, key: str) -> bool:
         return key in self.cache
@@ -298,7 +320,7 @@ class ResultsStore:
         dataset_id = dataset.fingerprint
         key = _dataset_key(dataset_id)
         if not self.backend.exists(key):
-            self.backend.set(key, _dumps(dataset))
+            self.backend.put_pickled(key, dataset)
         with self.backend.transaction():
             index = self._dataset_index()
             if dataset_id not in index:
@@ -337,7 +359,7 @@ class ResultsStore:
         """Keep ``dataset`` as a batch; its id is its content's fingerprint, so a link to it opens anywhere."""
         key = _batch_key(dataset.fingerprint)
         if not self.backend.exists(key):
-            self.backend.set(key, _dumps(dataset))
+            self.backend.put_pickled(key, dataset)
         self._batches.put(dataset.fingerprint, dataset)
         return dataset.fingerprint
 
@@ -350,10 +372,9 @@ class ResultsStore:
 
     def put_run(self, result: RunResult, started_by: str = "") -> None:
         """Store a run and list it in its dataset's run history; a run stored before keeps its first entry."""
-        payload = _dumps(result)  # pickled whole before anything is written
         key = _run_key(result.run_id)
         if not self.backend.exists(key):
-            self.backend.set(key, payload)
+            self.backend.put_pickled(key, result)
         with self.backend.transaction():
             index = self._run_index(result.dataset_id)
             if result.run_id not in index:
@@ -386,10 +407,9 @@ class ResultsStore:
     def _memoised(self, memo: Memo, key: str, item_id: str) -> Any | None:
         value = memo.get(item_id)
         if value is None:
-            stored = self.backend.get(key)
-            if stored is None:
+            value = self.backend.get_pickled(key)
+            if value is None:
                 return None
-            value = pickle.loads(stored)
             memo.put(item_id, value)
         return value
 
