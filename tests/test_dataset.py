@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import math
+import pickle
 import re
 from pathlib import Path
 
@@ -500,3 +501,21 @@ def test_96k_rows_of_real_lines_load_whole(sample_csv):
 )
 def test_line_count_knows_lf_crlf_and_lone_cr(data, lines):
     assert scan(data=data).lines == lines
+
+
+@pytest.mark.parametrize("dropped", [False, True])
+def test_a_dataset_pickles_back_whole_and_text_frame_shares_with_raw_is_pickled_once(sample_csv, dropped):
+    content = sample_csv.read_bytes()
+    if dropped:  # a row dropped: frame's text is its own, indexed by raw position
+        content = content.replace(b"\r\n", b"\r\n" + csv_bytes([song(1, energy="2")]).split(b"\r\n")[1] + b"\r\n", 1)
+    dataset = load_csv(content)
+    assert (len(dataset.frame) < len(dataset.raw)) is dropped
+    back = pickle.loads(pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL))
+    for part in ("raw", "frame"):
+        ours, theirs = getattr(back, part), getattr(dataset, part)
+        assert ours.equals(theirs) and list(ours.dtypes) == list(theirs.dtypes)
+        assert type(ours.index) is type(theirs.index) and ours.index.equals(theirs.index)
+    assert (back.name, back.fingerprint, back.report) == (dataset.name, dataset.fingerprint, dataset.report)
+    assert list(back.frame["genre_list"]) == list(dataset.frame["genre_list"])
+    text_once = len(pickle.dumps(dataset)) < len(pickle.dumps(dataset.raw)) + len(pickle.dumps(dataset.frame))
+    assert text_once is not dropped
