@@ -103,6 +103,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             return wanted === active ? window.dash_clientside.no_update : wanted;
         },
         // The browser's own upload size check: a file over the limit is never sent to the server.
+        // A file within the limit goes to the upload route as its own bytes; the store that triggers the
+        // server's read gets the route's token, never the file (dashboard/uploads.py).
         checkUploadSize: function (contents, filename, limit) {
             const noUpdate = window.dash_clientside.no_update;
             if (!contents) {
@@ -110,10 +112,18 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             }
             const payload = contents.length - contents.indexOf(",") - 1;
             const bytes = Math.floor(payload * 3 / 4);
-            if (bytes > limit) {
+            if (bytes > limit.bytes) {
                 return [noUpdate, {filename: filename, bytes: bytes, at: Date.now()}];
             }
-            return [{filename: filename, contents: contents}, noUpdate];
+            const refused = (error) => [noUpdate, {filename: filename, error: error, at: Date.now()}];
+            return fetch(contents)
+                .then((file) => file.blob())
+                .then((blob) => fetch(limit.url, {method: "POST", body: blob, credentials: "same-origin",
+                                                  headers: {"Content-Type": "application/octet-stream"}}))
+                .then((answer) => (answer.ok
+                    ? answer.json().then((sent) => [{filename: filename, upload: sent.upload}, noUpdate])
+                    : answer.text().then((text) => refused(text.trim() || `the server answered ${answer.status}`))))
+                .catch((error) => refused(`the upload did not reach the server (${error.message})`));
         },
         // Only the chosen panel is on screen, and only it learns of a new run or k: a panel off screen
         // is neither drawn nor updated until it is shown.

@@ -115,6 +115,12 @@ class DashUser:
             raise UserError(f"{method} {path.split('?')[0]} answered {answer.status_code}: {answer.text[:200]}")
         return answer
 
+    def send_file(self, filename: str, data: bytes) -> dict:
+        """What the page's upload check sends to the upload route, and puts in the upload's store."""
+        sent = self.timed("upload", "POST", "/_amc/upload", data=data,
+                          headers={"Content-Type": "application/octet-stream"}).json()
+        return {"filename": filename, "upload": sent["upload"]}
+
     def open_app(self) -> None:
         page = self.timed("page", "GET", "/").text
         found = CONFIG_PATTERN.search(page)

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import importlib.util
 import logging
-import math
 import secrets
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,7 +35,6 @@ from dashboard.exports import DATASET_ROUTE, register_dataset_export
 from dashboard.guard import LoginThrottle, callback_body_limit, check_callback_shape
 from dashboard.health import add_health_route
 from dashboard.host import (
-    UPLOADED_FILE,
     Panel,
     PanelHost,
     ViewUnavailable,
@@ -50,6 +48,7 @@ from dashboard.host import (
 from dashboard.jobs import RunJobs, error_alert, new_ticket
 from dashboard.limits import SessionBusy
 from dashboard.parses import ParsesBusy, read_upload, refused_in_browser
+from dashboard.uploads import register_upload_route, upload_url
 from dashboard.panels.common import section
 from dashboard.panels.registry import failed_panel, load_panels
 from dashboard.store import Memo, ResultsStore, StoreUnavailable, UnknownRun
@@ -60,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 DEMO_CSV = ROOT / "data" / "demo_songs.csv"
 VENDOR_ROUTE = "/_amc/vendor/"
-# JSON and base64 around an upload of the largest allowed size.
+# Headers and a multipart form's framing around an upload of the largest allowed size.
 UPLOAD_ENVELOPE_BYTES = 2 * 1024 * 1024
 REPORT_LINES_SHOWN = 5
 # Drawn panels kept per process: every user viewing a run at a k gets the same components.
@@ -129,7 +128,7 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
         on_error=report_error,
     )
     server = app.server
-    server.config["MAX_CONTENT_LENGTH"] = math.ceil(config.max_upload_bytes * 4 / 3) + UPLOAD_ENVELOPE_BYTES
+    server.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes + UPLOAD_ENVELOPE_BYTES
     # One key for every worker and server: sessions and background-job handles must verify anywhere.
     server.secret_key = config.secret_key or store.secret_key()
     gate = protect(app, login, LoginThrottle(store.backend))
@@ -137,6 +136,7 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     add_health_route(server, store.backend, jobs.queue, jobs.kind, gate.signed_in if gate else None,
                      jobs.manager.workers if jobs.celery is not None else None)
     _serve_bootstrap(server)
+    register_upload_route(app, config)
     server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
     shell_host = PanelHost(app, store, SHELL, needs_songs=True)
     register_dataset_export(shell_host)
@@ -184,10 +184,9 @@ def _ship_assets(app: dash.Dash, host: PanelHost, panel: Panel) -> None:
 def _check_callbacks_early(server: flask.Flask, gated: bool) -> None:
     """A callback's size and shape are checked right after the login (the first check when there is one)
     and before anything else, dash-auth's check among them, which indexes the body unguarded."""
-    upload = (f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", UPLOADED_FILE)
     checks = server.before_request_funcs.setdefault(None, [])
     at = 1 if gated else 0
-    checks[at:at] = [callback_body_limit(upload), check_callback_shape]
+    checks[at:at] = [callback_body_limit(), check_callback_shape]
 
 
 def _store_unavailable_answer(error: StoreUnavailable) -> flask.Response:
@@ -264,7 +263,7 @@ def build_layout(shell: Shell):
             dcc.Store(id=ids.JOB_WATCH),
             dcc.Store(id=ids.UPLOAD_ACCEPTED),
             dcc.Store(id=ids.UPLOAD_REFUSED),
-            dcc.Store(id=ids.UPLOAD_LIMIT, data=shell.config.max_upload_bytes),
+            dcc.Store(id=ids.UPLOAD_LIMIT, data={"bytes": shell.config.max_upload_bytes, "url": upload_url()}),
             # Never shown: its presence makes the page load plotly.js while the user still chooses data.
             dcc.Graph(id=ids.PLOTLY_PRELOAD, style={"display": "none"}, config={"displayModeBar": False}),
             html.A("Skip to the panels", href="#panel-tabs", className="visually-hidden-focusable amc-skip"),
@@ -868,7 +867,7 @@ def receive_upload(shell: Shell, accepted: dict | None, refused: dict | None):
         raise PreventUpdate  # the bytes were just dropped
     name = accepted.get("filename") or "uploaded file"
     try:
-        dataset = read_upload(shell.config, name, accepted.get("contents") or "")
+        dataset = read_upload(shell.config, name, accepted.get("upload"))
     except (DataError, ParsesBusy) as error:
         return upload_refusal(str(error)), no_update, no_update, *dropped
     except Exception as error:  # a loader bug must still end in words, not a broken page

@@ -42,6 +42,10 @@ class Config:
         return self.cache_dir / "parse-slots"
 
     @property
+    def uploads_dir(self) -> Path:
+        return self.cache_dir / "uploads"
+
+    @property
     def store_dir(self) -> Path:
         return self.cache_dir / "store"
 

@@ -1,8 +1,7 @@
 """What a request must show before the server spends anything on it.
 
-* ``callback_body_limit``: a callback's body is at most ``CALLBACK_BODY_BYTES``, except the upload's,
-  which the first bytes of its body name. A larger one is answered 413 having read a few kilobytes,
-  never the whole body.
+* ``callback_body_limit``: a callback's body is at most ``CALLBACK_BODY_BYTES``; a larger one is answered
+  413 from its length, before any of it is read.
 * ``check_callback_shape``: a callback body that is not the object Dash's renderer sends gets a
   one-line 400, never a 500 with a traceback in the log.
 * ``LoginThrottle``: failed sign-ins counted per address and per user name in the shared store; past
@@ -10,7 +9,6 @@
 """
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
@@ -19,53 +17,21 @@ import flask
 
 CALLBACK_PATH = "/_dash-update-component"
 CALLBACK_BODY_BYTES = 1024 * 1024  # the largest state a page sends is the playlist's filters: a few kB
-PEEK_BYTES = 4096  # the body's first bytes, which name the callback's outputs
 
 
-def callback_body_limit(upload_marks: tuple[str, ...]) -> Callable[[], flask.Response | None]:
-    """A ``before_request`` check, run after the login's: 413 for a callback body over the limit unless its
-    first bytes name the upload's callback (``upload_marks``: its output, which the renderer sends first,
-    or its trigger, first when the keys are sorted). Only those first bytes are read to decide."""
-    marks = tuple(mark.encode() for mark in upload_marks)
+def callback_body_limit() -> Callable[[], flask.Response | None]:
+    """A ``before_request`` check, run after the login's: 413 for a callback body over the limit, told by its
+    length alone, before any of it is read. Uploads are not callbacks: they have a route of their own
+    (``dashboard.uploads``)."""
 
     def check() -> flask.Response | None:
         request = flask.request
         if not request.path.endswith(CALLBACK_PATH) or (request.content_length or 0) <= CALLBACK_BODY_BYTES:
             return None
-        head = request.environ["wsgi.input"].read(PEEK_BYTES)
-        if not any(mark in head for mark in marks):
-            return flask.Response(f"a callback's request is at most {CALLBACK_BODY_BYTES // 1024} kB\n", status=413,
-                                  mimetype="text/plain", headers={"Connection": "close"})
-        # Nothing has read the body yet: the request's stream is made from this on first use.
-        request.environ["wsgi.input"] = _Rejoined(head, request.environ["wsgi.input"])
-        return None
+        return flask.Response(f"a callback's request is at most {CALLBACK_BODY_BYTES // 1024} kB\n", status=413,
+                              mimetype="text/plain", headers={"Connection": "close"})
 
     return check
-
-
-class _Rejoined(io.RawIOBase):
-    """The bytes already read, then the rest of the stream, read as one stream."""
-
-    def __init__(self, head: bytes, rest) -> None:
-        self.head = head
-        self.rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            data, self.head = self.head + self.rest.read(), b""
-            return data
-        if self.head:
-            data, self.head = self.head[:size], self.head[size:]
-            return data
-        return self.rest.read(size)
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def check_callback_shape() -> flask.Response | None:

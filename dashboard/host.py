@@ -19,9 +19,10 @@ The browser keeps ids only. What it holds for the host:
   (``host.link_data``, which changes that panel's entry only), handed back to it when such a link is opened
   (``host.on_link``/``host.link_params``).
 
-A panel that takes an upload puts the browser-checked file (``amc.checkUploadSize``) in a store whose
-id has the part ``UPLOADED_FILE``: the callback body limit spares a callback that names it, as it spares
-the shell's own upload, and ``host.read_upload`` reads it with the server's own checks.
+A panel that takes an upload lets ``amc.checkUploadSize`` check the file in the browser and send it to the
+upload route (``dashboard.uploads``), then puts what comes back (``{filename, upload}``: a token, never the
+bytes) in a store whose id has the part ``UPLOADED_FILE``; ``host.read_upload`` reads the file with the
+server's own checks.
 """
 from __future__ import annotations
 
@@ -284,14 +285,14 @@ class PanelHost:
 
     @staticmethod
     def upload_limit() -> State:
-        """The server's upload limit in bytes, as a State for ``amc.checkUploadSize``."""
+        """The server's upload limit in bytes and its upload route, as a State for ``amc.checkUploadSize``."""
         return State(UPLOAD_LIMIT, "data")
 
-    def read_upload(self, filename: str, contents: str) -> Dataset:
-        """The songs of a panel's upload (``contents``: the data URL of ``UPLOADED_FILE``'s store) read as the
-        shell reads its own: the server's size limit, a parse slot, the loader's policies. Raises DataError
-        or ParsesBusy, each one line naming the file."""
-        return read_upload(self.config, filename or "uploaded file", contents or "")
+    def read_upload(self, filename: str, token: str) -> Dataset:
+        """The songs of a panel's upload (``token``: the ``upload`` of ``UPLOADED_FILE``'s store, which names
+        the file the upload route wrote) read as the shell reads its own: the server's size limit, a parse
+        slot, the loader's policies. Raises DataError or ParsesBusy, each one line naming the file."""
+        return read_upload(self.config, filename or "uploaded file", token)
 
     @staticmethod
     def names_output() -> Output:

@@ -61,3 +61,11 @@ def _with_value(dep: dict, values: dict[str, object]) -> dict:
 def _component_id(text: str):
     """A dict id travels as an object, as the renderer sends it; the callback map holds it as JSON."""
     return json.loads(text) if text.startswith("{") else text
+
+
+def sent_upload(client, filename: str, data: bytes) -> dict:
+    """What the page's upload check (``amc.checkUploadSize``) puts in an upload's store once the file is sent
+    to the upload route by ``client`` (a Flask test client)."""
+    answer = client.post("/_amc/upload", data=data, content_type="application/octet-stream")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return {"filename": filename, "upload": answer.get_json()["upload"]}

@@ -9,7 +9,7 @@ import json
 import plotly.utils
 import pytest
 from broken_sample import with_cells
-from dash_client import CallbackSkipped, dash_call
+from dash_client import CallbackSkipped, dash_call, sent_upload
 from panel_calls import draw_panel
 from synthetic_run import synthetic_frame, synthetic_run
 
@@ -65,9 +65,10 @@ def run_button(app, dataset_id, client=None, **form):
 
 
 def upload(app, filename, data: bytes):
-    contents = "data:text/csv;base64," + base64.b64encode(data).decode()
-    values = {f"{ids.UPLOAD_ACCEPTED}.data": {"filename": filename, "contents": contents}}
-    return dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", values)
+    client = app.server.test_client()
+    client.get("/")
+    values = {f"{ids.UPLOAD_ACCEPTED}.data": sent_upload(client, filename, data)}
+    return dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", values, client=client)
 
 
 def text_of(component) -> str:
@@ -271,9 +272,27 @@ def test_good_upload_is_stored_and_chosen(app, config, sample_csv):
     assert ResultsStore.open(config.store_dir).get_dataset(dataset_id) is not None
 
 
-def test_upload_over_the_limit_is_refused_by_the_server_too(app, sample_csv):
-    response = upload(app, "huge.csv", sample_csv.read_bytes() + b" " * 2**20)
-    assert "more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])
+def test_upload_over_the_limit_is_refused_by_the_server_too(app, config, sample_csv):
+    client = app.server.test_client()
+    answer = client.post("/_amc/upload", data=sample_csv.read_bytes() + b" " * 2**20,
+                         content_type="application/octet-stream")
+    assert answer.status_code == 413 and answer.get_data(as_text=True) == "more than the upload limit of 1 MB\n"
+    assert not config.uploads_dir.exists() or not any(config.uploads_dir.iterdir())  # nothing of it is kept
+
+
+def test_an_upload_is_read_once_and_a_made_up_token_reads_nothing(app, config, sample_csv):
+    client = app.server.test_client()
+    client.get("/")
+    sent = sent_upload(client, "mine.csv", sample_csv.read_bytes())
+    values = {f"{ids.UPLOAD_ACCEPTED}.data": sent}
+    first = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", values, client=client)
+    assert "Loaded mine.csv" in text_of(first[ids.UPLOAD_ALERT]) and not any(config.uploads_dir.iterdir())
+    again = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", values, client=client)
+    assert "mine.csv: the upload was already read or has expired; upload the file again" in text_of(again)
+    for token in ("../store/secret-key", "0" * 31, None):
+        values = {f"{ids.UPLOAD_ACCEPTED}.data": {"filename": "x.csv", "upload": token}}
+        made_up = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_ACCEPTED}.data", values, client=client)
+        assert "x.csv: the upload arrived damaged (no valid upload token); try again" in text_of(made_up)
 
 
 def test_a_gzip_upload_is_read_like_the_csv_inside_and_a_gzip_bomb_is_refused(app, config, sample_csv):
@@ -294,6 +313,10 @@ def test_upload_the_browser_refused_is_explained(app):
     response = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_REFUSED}.data", values)
     refusal = "big.csv: 5.0 MB is more than the upload limit of 1 MB; it was not sent"
     assert refusal in text_of(response[ids.UPLOAD_ALERT])
+    values = {f"{ids.UPLOAD_REFUSED}.data": {"filename": "big.csv", "error": "more than the upload limit of 1 MB",
+                                             "at": 2}}
+    response = dash_call(app, f"{ids.UPLOAD_ALERT}.children", f"{ids.UPLOAD_REFUSED}.data", values)
+    assert "big.csv: more than the upload limit of 1 MB" in text_of(response[ids.UPLOAD_ALERT])
 
 
 def test_the_browser_drops_the_files_bytes_once_the_upload_is_handled(app, sample_csv):

@@ -4,7 +4,6 @@ In each the app keeps answering, the user is told what happened, and no stored r
 """
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
@@ -175,11 +174,9 @@ def test_a_full_store_keeps_answering_tells_the_user_and_loses_nothing(small_dis
         assert "is full" in refused_run and "run-request" not in refused_run
 
         new_songs = "".join((ROOT / "data" / "demo_songs.csv").read_text().splitlines(keepends=True)[:300])
-        user.values["upload-accepted.data"] = {"filename": "more.csv", "contents": "data:text/csv;base64,"
-                                               + base64.b64encode(new_songs.encode()).decode()}
-        refused = str(user.fire("upload", user.callback("upload-alert.children", "upload-accepted.data"),
-                                "upload-accepted.data"))
-        assert "is full" in refused
+        refused_upload = user.http.post(server.base + "/_amc/upload", data=new_songs.encode(), timeout=30)
+        assert refused_upload.status_code == 507 and refused_upload.text == "the server's disk is full; the file was not kept\n"
+        assert not any((small_disk / "cache" / "uploads").iterdir())
 
         filler.unlink()
         assert ResultsStore.open(small_disk / "cache" / "store").get_names(run_id, k).names[NAMING_CLUSTER] == \

@@ -1,7 +1,6 @@
 """The "Add new songs" panel through the real server: upload, where the songs land, the export and the link."""
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -9,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from broken_sample import csv_of, sample_table
-from dash_client import dash_call
+from dash_client import dash_call, sent_upload
 from panel_calls import dash_id, draw_panel, shown_at
 
 from analysis.dataset import load_csv
@@ -49,8 +48,7 @@ def served(tmp_path, analysed):
 
 
 def upload(served, filename: str, data: bytes) -> dict:
-    contents = "data:text/csv;base64," + base64.b64encode(data).decode()
-    values = {f"{PART[UPLOADED_FILE]}.data": {"filename": filename, "contents": contents}}
+    values = {f"{PART[UPLOADED_FILE]}.data": sent_upload(served.client, filename, data)}
     return dash_call(served.app, LINK, f"{PART[UPLOADED_FILE]}.data", values, client=served.client)
 
 

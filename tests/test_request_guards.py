@@ -112,7 +112,7 @@ def test_failed_sign_ins_are_throttled_per_address_and_per_user(throttle):
     assert first.get("/", headers=basic("alice", "wonder")).status_code == 200
 
 
-def test_the_callback_body_limit_spares_only_the_upload(tmp_path):
+def test_every_callback_body_over_the_limit_is_refused_the_upload_s_too(tmp_path):
     from dashboard.app import create_app
 
     app = create_app(Config.from_env({}, cache_dir=tmp_path / "cache"), panels=[])
@@ -120,6 +120,9 @@ def test_the_callback_body_limit_spares_only_the_upload(tmp_path):
     client.get("/")
     big = {**CALLBACK, "pad": "x" * (CALLBACK_BODY_BYTES + 1)}
     assert client.post("/_dash-update-component", json=big).status_code == 413
+    # Files have a route of their own: a callback never carries one.
+    upload = {"output": "upload-alert.children", "pad": "x" * (CALLBACK_BODY_BYTES + 1)}
+    assert client.post("/_dash-update-component", json=upload).status_code == 413
 
 
 class _CountingStream(io.BytesIO):

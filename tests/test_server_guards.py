@@ -1,7 +1,6 @@
 """The request guards against a real `amc serve --workers` process with login on (issue 13's attacks)."""
 from __future__ import annotations
 
-import base64
 import socket
 import threading
 from urllib.parse import urlparse
@@ -10,6 +9,7 @@ import psutil
 import pytest
 import requests
 
+from benchmarks.browser import grow_sample
 from benchmarks.load import DashUser, Server, Tally
 
 BODY_MB = 40
@@ -68,6 +68,26 @@ def peak_and_now_mb(pid: int) -> tuple[float, float]:
     return int(status["VmHWM"].split()[0]) / 1024, int(status["VmRSS"].split()[0]) / 1024
 
 
+def test_an_upload_of_200k_real_grown_songs_costs_the_worker_about_3x_the_file(server, tmp_path):
+    data = grow_sample(200_000, tmp_path / "grown.csv").read_bytes()  # 44 MB
+    (worker,) = psutil.Process(server.process.pid).children()
+    user = DashUser(server.base, Tally(), ("alice", "wonder"))
+    user.open_app()
+    with open(f"/proc/{worker.pid}/clear_refs", "w") as reset:
+        reset.write("5")  # the worker's peak starts again from what it holds now
+    _, before = peak_and_now_mb(worker.pid)
+    user.values["upload-accepted.data"] = user.send_file("grown.csv", data)
+    loaded = str(user.fire("upload", user.callback("upload-alert.children", "upload-accepted.data"),
+                           "upload-accepted.data"))
+    assert "200,000 of 200,000 rows kept" in loaded
+    peak, now = peak_and_now_mb(worker.pid)
+    size = len(data) / 2**20
+    print(f"upload of {size:.0f} MB: worker peak +{(peak - before) / size:.2f}x the file, "
+          f"holding +{(now - before) / size:.2f}x after (the dataset, kept for its runs)")
+    # 3.0-3.1x measured (target 3x); 33x for an upload before the upload route and the streaming loader.
+    assert peak - before < 3.5 * size
+
+
 def test_an_upload_of_two_million_empty_rows_is_refused_without_taking_the_memory(server, sample_csv):
     header = sample_csv.read_bytes().split(b"\n", 1)[0] + b"\n"
     data = header + (b"," * 22 + b"\r\n") * 1_900_000
@@ -75,12 +95,11 @@ def test_an_upload_of_two_million_empty_rows_is_refused_without_taking_the_memor
     peak_before, _ = peak_and_now_mb(worker.pid)
     user = DashUser(server.base, Tally(), ("alice", "wonder"))
     user.open_app()
-    user.values["upload-accepted.data"] = {"filename": "empty.csv", "contents": "data:text/csv;base64,"
-                                           + base64.b64encode(data).decode()}
+    user.values["upload-accepted.data"] = user.send_file("empty.csv", data)
     refused = str(user.fire("upload", user.callback("upload-alert.children", "upload-accepted.data"),
                             "upload-accepted.data"))
     assert "too short to be songs" in refused
     peak_after, now = peak_and_now_mb(worker.pid)
     print(f"upload of {len(data) / 2**20:.0f} MB: worker peak +{peak_after - peak_before:.0f} MB, now {now:.0f} MB")
-    # The request's base64 text and its copies are most of it (about 6.5x here); parsing took 33x before.
-    assert peak_after - peak_before < 10 * len(data) / 2**20
+    # The file goes to disk a chunk at a time and is refused from its line count: parsing took 33x before.
+    assert peak_after - peak_before < 0.5 * len(data) / 2**20

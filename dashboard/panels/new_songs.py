@@ -1,8 +1,8 @@
 """Add new songs: upload a CSV and see where its songs land among the active run's named clusters.
 
-The upload is checked in the browser (``amc.checkUploadSize``), then read on the server as the shell
-reads its own (``host.read_upload``) and kept in the results store as a batch, by the fingerprint of its
-content. The page holds only that id: it goes into the page's link (``host.link_data``), so the link
+The upload is checked in the browser and sent to the upload route (``amc.checkUploadSize``), then read
+on the server as the shell reads its own (``host.read_upload``) and kept in the results store as a batch,
+by the fingerprint of its content. The page holds only that id: it goes into the page's link (``host.link_data``), so the link
 opens the same songs on the same run for a colleague, and every draw and download assigns the batch
 again from the store (``analysis.assign``: nearest centre in the run's model space, flagged when
 farther from every centre than 99% of that cluster's own songs). Exports carry the team's current names.
@@ -189,7 +189,7 @@ def register(host: PanelHost) -> None:
         if not accepted:
             return no_update, no_update, no_update, no_update  # the bytes were just dropped
         try:
-            batch = host.read_upload(accepted.get("filename"), accepted.get("contents"))
+            batch = host.read_upload(accepted.get("filename"), accepted.get("upload"))
         except (DataError, ParsesBusy) as error:
             return refusal(str(error)), no_update, *dropped
         return None, host.link_data(batch=host.store.put_batch(batch)), *dropped
