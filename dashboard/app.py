@@ -140,7 +140,7 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     server.register_error_handler(StoreUnavailable, _store_unavailable_answer)
     shell_host = PanelHost(app, store, SHELL, needs_songs=True)
     register_dataset_export(shell_host)
-    registered = register_panels(app, store, load_panels() if panels is None else panels, config)
+    registered = register_panels(app, store, load_panels() if panels is None else panels, config, jobs)
     shell = Shell(config, store, jobs, registered, *_offer_datasets(config, store), host=shell_host)
     # The first run after a start draws as fast as the next: the offered songs' figures are prepared now,
     # before any request. Not in a thread: a run's process is forked from this one, and a fork copies the
@@ -153,12 +153,12 @@ def create_app(config: Config, panels: list[Panel] | None = None) -> dash.Dash:
     return app
 
 
-def register_panels(app: dash.Dash, store: ResultsStore, panels: list[Panel], config: Config | None = None
-                    ) -> tuple[Panel, ...]:
+def register_panels(app: dash.Dash, store: ResultsStore, panels: list[Panel], config: Config | None = None,
+                    jobs: RunJobs | None = None) -> tuple[Panel, ...]:
     """Hand each panel its host; a panel whose ``register`` raises is shown as a failed panel instead."""
     registered = []
     for panel in sorted(panels, key=lambda p: p.order):
-        host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs, config=config)
+        host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs, config=config, jobs=jobs)
         try:
             _ship_assets(app, host, panel)
             if panel.register is not None:

@@ -214,6 +214,7 @@ class PanelHost:
     namespace: str  # the panel's name
     needs_songs: bool = False  # the panel needs the run's dataset: a view without it is unavailable
     config: Any = None  # dashboard.config.Config: the server's upload limits
+    jobs: Any = None  # dashboard.jobs.RunJobs: where a computed run is stored
 
     # run state
 
@@ -243,6 +244,15 @@ class PanelHost:
         ``songs`` defaults to whether the panel needs the dataset.
         """
         return resolve_view(self.store, state, songs=self.needs_songs if songs is None else songs)
+
+    def after_run_stored(self, work: Callable[[RunResult, Any], None]) -> None:
+        """Have ``work(result, frame)`` done in a run's job, right after a computed run is stored and before
+        the page learns it ended: work the panel's first draw of the run would otherwise wait for in the
+        web process, beside every other request (``result.chosen_k`` is the k shown first). ``work``
+        should keep its product in ``host.store`` (``put_artifact``); an error in it is logged and
+        costs only the work."""
+        if self.jobs is not None:
+            self.jobs.after_store.append(work)
 
     def with_k(self, state: dict, k: int | None):
         """The run state with ``k`` active and its names' version, or ``no_update`` for the shown or an unknown k."""

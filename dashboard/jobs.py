@@ -133,6 +133,8 @@ class RunJobs:
     """The run, cancel and settle callbacks of one app, on the configured job backend."""
 
     def __init__(self, config: Config, store: ResultsStore) -> None:
+        # What panels ask to be done in the job once a run is stored (``PanelHost.after_run_stored``).
+        self.after_store: list = []
         self.config = config
         self.store = store
         if config.redis_url:
@@ -233,6 +235,16 @@ class RunJobs:
         result = run_analysis(dataset, params, report)
         starter = self.backend.get(_starter_key(request["ticket"]))
         store.put_run(result, started_by=starter.decode() if starter else "")
+        self._after_store(result, dataset)
+
+    def _after_store(self, result, dataset) -> None:
+        """The panels' ``after_run_stored`` work, here on the job's own core: a failure only costs the
+        panel the work, which its first request then does."""
+        for work in self.after_store:
+            try:
+                work(result, dataset.frame)
+            except Exception:
+                log.exception("after storing run %s: %s failed", result.run_id, getattr(work, "__qualname__", work))
 
     def _wait_for_turn(self, store: ResultsStore, request: dict, set_progress) -> bool:
         """Wait for a free slot in arrival order: True once this run may compute, False when someone

@@ -43,6 +43,7 @@ REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 SELECTION_ID_CHARS = 20
 SELECTION_LABEL_MAX = 200
 SELECTION_DAYS = 30  # a selection's link keeps working this long after it was last made
+ARTIFACT_DAYS = 30
 HISTORY_KEPT = 500  # name changes kept per run and k: the page shows the latest 50, then more on request
 AUTHOR_MAX = 60
 
@@ -501,6 +502,15 @@ class ResultsStore:
         self.backend.set(_selection_key(digest), _dumps(selection), expire=SELECTION_DAYS * 24 * 3600)
         return selection
 
+    # artifacts: what a panel derived from a run, kept so that any process can serve it without deriving it
+
+    def put_artifact(self, key: str, data: bytes) -> None:
+        """Keep ``data`` under ``key`` for ``ARTIFACT_DAYS``: it can always be derived again from its run."""
+        self.backend.set(_artifact_key(key), data, expire=ARTIFACT_DAYS * 24 * 3600)
+
+    def get_artifact(self, key: str) -> bytes | None:
+        return self.backend.get(_artifact_key(key))
+
     def get_selection(self, selection_id: str) -> SongSelection | None:
         if not is_selection_id(selection_id):
             return None
@@ -536,6 +546,10 @@ def _run_index_key(dataset_id: str) -> str:
 
 def _names_key(run_id: str, k: int) -> str:
     return f"names:{run_id}:{k}"
+
+
+def _artifact_key(key: str) -> str:
+    return f"artifact:{key}"
 
 
 def _selection_key(selection_id: str) -> str:

@@ -178,3 +178,21 @@ def test_a_computed_run_enters_the_history_under_the_user_the_server_admitted(jo
 
     [info] = ResultsStore.from_config(config).list_runs(dataset_id)
     assert (info.run_id, info.started_by, info.params) == (ticket["run_id"], "alice", params)
+
+
+def test_work_asked_for_after_a_run_is_stored_is_done_in_its_job_and_its_failure_costs_only_it(jobs, config, demo_csv):
+    store = ResultsStore.from_config(config)
+    dataset_id = store.put_dataset(load_csv(demo_csv))
+    params = RunParams(k_min=2, k_max=3)
+    ticket = new_ticket(dataset_id, params, run_id_for(dataset_id, params))
+    jobs.admit(ticket, "user:alice")
+    seen = []
+
+    def broken(result, frame):
+        raise RuntimeError("no room for it")
+
+    jobs.after_store += [broken, lambda result, frame: seen.append((result.run_id, len(frame), store.has_run(result.run_id)))]
+    answer = jobs.execute(lambda value: None, ticket)
+
+    assert answer["run_id"] == ticket["run_id"] and jobs.ledger.get(ticket["ticket"]).state == "done"
+    assert seen == [(ticket["run_id"], 5000, True)]  # after the run was stored, with its songs

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from types import SimpleNamespace
 
 import dash
 import flask
@@ -46,11 +47,11 @@ def view_of(run, frame, k=3, names=None) -> RunView:
     return RunView(result=run, k=k, names=names, dataset=synthetic_dataset(frame))
 
 
-def host_for(panel, store) -> PanelHost:
+def host_for(panel, store, jobs=None) -> PanelHost:
     """A Dash app with the panel registered through its host, as the shell does."""
     app = dash.Dash(__name__, suppress_callback_exceptions=True)
     app.layout = html.Div()  # the routes are served by the app's Flask server, which sets the app up first
-    host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs)
+    host = PanelHost(app, store, panel.name, needs_songs="dataset" in panel.needs, jobs=jobs)
     panel.register(host)
     return host
 
@@ -143,6 +144,25 @@ def test_the_pca_route_serves_every_song_packed_for_the_browser_to_keep(pca_host
     packed = pca_route.get(link, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
     assert packed.headers["Content-Encoding"] == "zstd"
     assert json.loads(zstandard.ZstdDecompressor().decompress(packed.get_data())) == expected
+
+
+def test_a_new_runs_first_scatter_is_packed_in_its_job_and_served_from_the_store(tmp_path, pipeline_run):
+    result, dataset = pipeline_run
+    store = ResultsStore.open(tmp_path / "store")
+    store.put_run(result)
+    store.put_dataset(dataset)
+    jobs = SimpleNamespace(after_store=[])
+    host = host_for(pca.PANEL, store, jobs)
+    [store_first_scatter] = jobs.after_store
+
+    store_first_scatter(result, dataset.frame)  # what the run's job does once the run is stored
+
+    packed = store.get_artifact(pca.scatter_key(result.run_id, result.chosen_k))
+    assert packed == pca.packed_scatter(result, dataset.frame, result.chosen_k)
+    link = host.href(pca.ROUTE, run=result.run_id, k=result.chosen_k)
+    store.put_artifact(pca.scatter_key(result.run_id, result.chosen_k), b"stored")  # which the route must serve
+    served = host.app.server.test_client().get(link, headers={"Accept-Encoding": "zstd"})
+    assert served.get_data() == b"stored"
 
 
 @pytest.mark.parametrize("accepted, coding", [

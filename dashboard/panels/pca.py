@@ -103,8 +103,19 @@ def register(host: PanelHost) -> None:
 
     @lru_cache(maxsize=FIGURES_KEPT)
     def encode(run_id: str, k: int) -> bytes:
+        stored = host.store.get_artifact(scatter_key(run_id, k))
+        if stored is not None:
+            return stored
         view = host.view({"run_id": run_id, "k": k}, songs=True)
-        return ZSTD.compress(pca_json(view.result, view.frame, k, {}).encode("utf-8"))
+        return packed_scatter(view.result, view.frame, k)
+
+    def store_first_scatter(result, frame) -> None:
+        host.store.put_artifact(scatter_key(result.run_id, result.chosen_k),
+                                packed_scatter(result, frame, result.chosen_k))
+
+    # A new run's first scatter is encoded in its job, on a core of its own: in the web process the
+    # encoding shares the interpreter with the callbacks drawing the panel, and took 3x as long.
+    host.after_run_stored(store_first_scatter)
 
     @lru_cache(maxsize=FIGURES_KEPT)
     def gzipped(run_id: str, k: int) -> bytes:
@@ -195,6 +206,15 @@ def register(host: PanelHost) -> None:
         State(PANEL.part_id("scatter"), "figure"),
         prevent_initial_call=True,
     )
+
+
+def packed_scatter(result, frame, k: int) -> bytes:
+    """The scatter of a run at ``k`` as zstd-packed JSON, cluster numbers as names (the page names them)."""
+    return ZSTD.compress(pca_json(result, frame, k, {}).encode("utf-8"))
+
+
+def scatter_key(run_id: str, k: int) -> str:
+    return f"pca-scatter:{run_id}:{k}:{FIGURE_VERSION}"
 
 
 def content_coding(accepted: str) -> str:
