@@ -677,6 +677,7 @@ def _register_shell(app: dash.Dash, shell: Shell) -> None:
         Output(ids.PREFETCH, "data", allow_duplicate=True),
         Input(ids.JOB_OUTCOME, "data"),
         State(ids.PANEL_TABS, "active_tab"),
+        State(ids.RUN_STATE, "data"),
         prevent_initial_call=True,
     )(partial(show_outcome, shell))
 
@@ -795,8 +796,10 @@ def prefetch_links(shell: Shell, state: dict | None, active: str | None) -> list
         return []  # the panel will say why
 
 
-def show_outcome(shell: Shell, done: dict | None, active: str | None):
-    if not done or not done.get("run_id"):
+def show_outcome(shell: Shell, done: dict | None, active: str | None, shown: dict | None):
+    """A finished job's run on screen, whichever of its two messages comes first (``RunJobs.settle``); the
+    second finds it shown. Both may be on their way at once: Dash then keeps only the later answer."""
+    if not done or not done.get("run_id") or (shown or {}).get("run_id") == done["run_id"]:
         raise PreventUpdate
     result = shell.store.get_run(done["run_id"])
     if result is None:

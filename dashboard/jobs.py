@@ -193,6 +193,7 @@ class RunJobs:
             Output(ids.PROGRESS, "label", allow_duplicate=True),
             Output(ids.PROGRESS_WORDS, "children", allow_duplicate=True),
             Output(ids.JOB_ALERT, "children", allow_duplicate=True),
+            Output(ids.JOB_OUTCOME, "data", allow_duplicate=True),
             Input(ids.JOB_WATCH, "data"),
             State(ids.RUN_REQUEST, "data"),
             prevent_initial_call=True,
@@ -290,9 +291,15 @@ class RunJobs:
         return "Cancelling…"
 
     def settle(self, running: bool | None, request: dict | None):
-        """At the job's start clear the last run's traces; at its end tell the user how it went."""
+        """At the job's start clear the last run's traces; at its end tell the user how it went.
+
+        A finished run's outcome is handed on here too, not only as the job's own answer: Dash reads the
+        job's result, then asks whether its process still runs, and a job that stored its result and
+        ended between the two is taken for a cancelled one. Its run was then never shown ("Finished"
+        and an empty page; seen once in some hundred runs on a busy machine). ``show_outcome`` draws a
+        run the page already shows no second time."""
         if running:
-            return 0, "", "Starting…", None
+            return 0, "", "Starting…", None, no_update
         if not request:
             raise PreventUpdate
         # The job is over for Dash (even one whose process died and could not leave the queue):
@@ -301,13 +308,14 @@ class RunJobs:
         record = self.ledger.get(request["ticket"])
         if record is not None and record.state == "done":
             seconds = (record.ended_at or time.time()) - record.started_at
-            return 100, "", f"Finished in {seconds:.1f} s", no_update
+            done = outcome(request["dataset_id"], request["run_id"], request["ticket"])
+            return 100, "", f"Finished in {seconds:.1f} s", no_update, done
         if record is not None and record.state == "cancelled":
-            return 0, "", "Cancelled: nothing was saved", no_update
+            return 0, "", "Cancelled: nothing was saved", no_update, no_update
         if record is not None and record.state == "failed":
-            return 0, "", "Failed", error_alert(record.message, "The run failed:")
+            return 0, "", "Failed", error_alert(record.message, "The run failed:"), no_update
         message = "its process ended without a result (it may have run out of memory); nothing was saved. Try again."
-        return 0, "", "Stopped", error_alert(message, "The run stopped:")
+        return 0, "", "Stopped", error_alert(message, "The run stopped:"), no_update
 
 
 def _one_line(error: Exception) -> str:

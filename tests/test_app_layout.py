@@ -175,6 +175,10 @@ def test_a_finished_job_shows_its_run(app, config, demo_id):
     state = dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.JOB_OUTCOME}.data",
                       {f"{ids.JOB_OUTCOME}.data": done})[ids.RUN_STATE]["data"]
     assert state == {"dataset_id": demo_id, "run_id": run.run_id, "k": run.chosen_k, "names_version": 0}
+    # The same end told again (by the settling, or a job's own answer after it) draws nothing twice.
+    with pytest.raises(CallbackSkipped):
+        dash_call(app, f"{ids.RUN_STATE}.data", f"{ids.JOB_OUTCOME}.data",
+                  {f"{ids.JOB_OUTCOME}.data": done, f"{ids.RUN_STATE}.data": state})
 
 
 def test_form_values_become_run_parameters():

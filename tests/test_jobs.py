@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from dash import no_update
 from dash.exceptions import PreventUpdate
 from synthetic_run import synthetic_frame, synthetic_run
 
@@ -74,6 +75,7 @@ def test_a_job_cancelled_before_it_started_never_starts(jobs):
         jobs.execute(lambda value: None, request())
     assert jobs.ledger.get("ticket-1").state == "cancelled"
     assert jobs.settle(False, request())[2].startswith("Cancelled")
+    assert jobs.settle(False, request())[4] is no_update
 
 
 def test_a_stored_run_returns_at_once(jobs, config):
@@ -126,10 +128,12 @@ def test_settling_tells_how_the_job_ended(jobs, state, message, words, alert):
     jobs.ledger.start("ticket-1", 1)
     jobs.ledger.end("ticket-1", state, message)
 
-    value, _, said, shown = jobs.settle(False, request())
+    value, _, said, shown, done = jobs.settle(False, request())
 
     assert said.startswith(words)
     assert (value == 100) == (state == "done")
+    # A finished run is handed on here too: Dash can take a job that just ended for a cancelled one.
+    assert done == ({"ticket": "ticket-1", "dataset_id": "data-1", "run_id": "run-1"} if state == "done" else no_update)
     if alert:
         assert alert.split(": ")[1] in text_of(shown)
 
@@ -137,13 +141,13 @@ def test_settling_tells_how_the_job_ended(jobs, state, message, words, alert):
 def test_a_job_whose_process_vanished_ends_in_an_error_not_a_spinner(jobs):
     jobs.ledger.start("ticket-1", 1)  # never ended: the process died
 
-    _, _, said, shown = jobs.settle(False, request())
+    _, _, said, shown, _ = jobs.settle(False, request())
 
     assert said == "Stopped" and "ended without a result" in text_of(shown)
 
 
 def test_a_starting_job_clears_the_last_runs_traces(jobs):
-    assert jobs.settle(True, request()) == (0, "", "Starting…", None)
+    assert jobs.settle(True, request()) == (0, "", "Starting…", None, no_update)
 
 
 def test_a_run_waits_its_turn_saying_its_place_and_takes_a_result_stored_meanwhile(jobs, config):
