@@ -9,9 +9,6 @@ import datetime
 import html
 from pathlib import Path
 
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
-
 from analysis import figures
 from analysis.dataset import Dataset
 from analysis.result import RunResult
@@ -63,7 +60,7 @@ def render_report(result: RunResult, dataset: Dataset, names: dict[int, str]) ->
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{_text(title)}</title>\n<style>{STYLE}</style>\n"
-        f"<script>{get_plotlyjs()}</script>\n</head>\n<body>\n"
+        f"<script>{figures.plotly_package_data('plotly.min.js')}</script>\n</head>\n<body>\n"
         f"<h1>{_text(title)}</h1>\n" + "\n".join(sections) + "\n</body>\n</html>\n"
     )
 
@@ -74,17 +71,16 @@ class _PlotCounter:
     def __init__(self) -> None:
         self._count = 0
 
-    def __call__(self, figure: go.Figure | dict) -> str:
-        """A div and the script that draws ``figure`` (a figure, or plotly JSON such as ``styled`` gives) in it,
+    def __call__(self, figure: dict) -> str:
+        """A div and the script that draws ``figure`` (plotly JSON, as ``analysis.figures`` builds it) in it,
         its arrays as compact typed arrays (``figures.compact_json``)."""
         self._count += 1
-        data = figures.styled(figure) if isinstance(figure, go.Figure) else figure
         div = f"figure-{self._count}"
-        height = data["layout"].get("height")
+        height = figure["layout"].get("height")
         style = f"height:{height}px; width:100%;" if height else "height:100%; width:100%;"
         return (f'<div id="{div}" class="plotly-graph-div" style="{style}"></div>\n'
-                f'<script>Plotly.newPlot("{div}", {figures.compact_json(data["data"])}, '
-                f'{figures.compact_json(data["layout"])}, {figures.compact_json(PLOT_CONFIG)})</script>')
+                f'<script>Plotly.newPlot("{div}", {figures.compact_json(figure["data"])}, '
+                f'{figures.compact_json(figure["layout"])}, {figures.compact_json(PLOT_CONFIG)})</script>')
 
 
 def _scatter(plots: _PlotCounter, result: RunResult, frame, k: int, names: dict[int, str]) -> tuple[str, ...]:
