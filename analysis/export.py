@@ -22,8 +22,11 @@ import pyarrow.compute as pc
 
 from analysis.dataset import Dataset
 
-# ASCII classes only: Arrow's RE2 checks whole columns, headers and single cells alike.
-FORMULA_START = r"[=+\-@\t\r\n]"
+# ASCII characters only: a search of a column's UTF-8 bytes finds them exactly, since every byte of a longer
+# character is above 0x7f.
+FORMULA_START_CHARS = "=+-@\t\r\n"  # a cell beginning with one of these runs as a formula
+QUOTED_CHARS = ',"\r\n'  # a cell holding one of these is quoted
+FORMULA_START = f"[{re.escape(FORMULA_START_CHARS)}]"  # as a regular expression
 PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 SPOTIFY_ID = re.compile(r"[0-9A-Za-z]+")
 FILENAME_PUNCTUATION = "-_.()"
@@ -46,10 +49,12 @@ def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, st
     labels = np.asarray(labels)
     if len(labels) != len(dataset.frame):
         raise ValueError(f"{len(labels)} labels for {len(dataset.frame)} kept rows of {dataset.name}")
+    # Each cluster's two texts made once and spread by label: a Python loop over 96k songs took 0.1 s.
+    clusters, positions = np.unique(labels, return_inverse=True)
     cluster = pd.Series("", index=dataset.raw.index, dtype="str")
     cluster_name = pd.Series("", index=dataset.raw.index, dtype="str")
-    cluster.loc[dataset.frame.index] = [str(int(label)) for label in labels]
-    cluster_name.loc[dataset.frame.index] = [str(names.get(int(label), "")) for label in labels]
+    cluster.loc[dataset.frame.index] = np.array([str(int(c)) for c in clusters], dtype=object)[positions]
+    cluster_name.loc[dataset.frame.index] = np.array([str(names.get(int(c), "")) for c in clusters], dtype=object)[positions]
     frame = dataset.raw.drop(columns=["cluster", "cluster_name"], errors="ignore")
     return frame.assign(cluster=cluster, cluster_name=cluster_name)
 
@@ -109,12 +114,41 @@ def _neutralised_column(values: pd.Series) -> pa.Array:
     cells = pa.array(values.astype("str").fillna(""), type=pa.string())
     if isinstance(cells, pa.ChunkedArray):  # a slice of pandas' own Arrow column
         cells = cells.combine_chunks()
-    risky = pc.match_substring_regex(cells, f"^{FORMULA_START}")
-    if pc.any(risky).as_py():
-        number = pc.match_substring_regex(cells, f"^(?:{PLAIN_NUMBER})$")
-        risky = pc.and_(risky, pc.invert(number))
-        cells = pc.if_else(risky, pc.binary_join_element_wise("'", cells, ""), cells)
+    risky = _starting_with_any(cells, FORMULA_START_CHARS)
+    if risky.any():
+        risky &= ~pc.match_substring_regex(cells, f"^(?:{PLAIN_NUMBER})$").to_numpy(zero_copy_only=False)
+        cells = pc.if_else(pa.array(risky), pc.binary_join_element_wise("'", cells, ""), cells)
     return cells
+
+
+def _starting_with_any(cells: pa.Array, chars: str) -> np.ndarray:
+    """(n,) bool: which cells begin with one of the ASCII ``chars``, read from their first bytes (a regular
+    expression per cell took 4 ms per column of 96k cells, most of the export's time)."""
+    offsets, data = _column_bytes(cells)
+    filled = offsets[1:] > offsets[:-1]
+    starting = np.zeros(len(cells), dtype=bool)
+    starting[filled] = np.isin(data[offsets[:-1][filled]], _ascii_codes(chars))
+    return starting
+
+
+def _holds_any(cells: pa.Array, chars: str) -> bool:
+    """Whether any cell holds one of the ASCII ``chars``: one pass over the column's bytes."""
+    offsets, data = _column_bytes(cells)
+    return bool(np.isin(data[offsets[0] : offsets[-1]], _ascii_codes(chars)).any())
+
+
+def _ascii_codes(chars: str) -> np.ndarray:
+    return np.frombuffer(chars.encode("ascii"), dtype=np.uint8)
+
+
+def _column_bytes(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string column's cells as they lie in memory: (n + 1,) offsets into the bytes, and the bytes."""
+    offsets_buffer, data_buffer = cells.buffers()[1:3]
+    if offsets_buffer is None:  # no cells
+        return np.zeros(len(cells) + 1, dtype=np.int32), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[cells.offset : cells.offset + len(cells) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data
 
 
 def _csv_bytes(columns: list[pa.Array]) -> bytes:
@@ -123,14 +157,14 @@ def _csv_bytes(columns: list[pa.Array]) -> bytes:
     # csv.writer quotes an empty cell only when it is a row's one cell: the row would be blank otherwise.
     lines = pc.binary_join_element_wise(*(_quoted(column, len(columns) == 1) for column in columns), ",")
     lines = pc.binary_join_element_wise(lines, "", "\r\n")  # each line, then CRLF
-    if len(lines) == 0:
-        return b""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
-    return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+    offsets, data = _column_bytes(lines)
+    return data[offsets[0] : offsets[-1]].tobytes()
 
 
 def _quoted(cells: pa.Array, quote_empty: bool) -> pa.Array:
     """A cell holding a comma, a quote or a line break in quotes, its quotes doubled; any other as it is."""
+    if not quote_empty and not _holds_any(cells, QUOTED_CHARS):
+        return cells  # most columns: numbers and ids
     special = pc.match_substring_regex(cells, '^$|[,"\r\n]' if quote_empty else '[,"\r\n]')
     if not pc.any(special).as_py():
         return cells

@@ -73,6 +73,26 @@ def test_csv_is_utf8_rfc4180_with_crlf_and_streams_in_chunks():
     )
 
 
+@pytest.mark.parametrize("columns", [1, 5])
+def test_cells_of_every_awkward_kind_are_written_as_pythons_csv_module_writes_them(columns):
+    """The writer reads a column's bytes to find what to quote and defuse: checked against csv.writer on random
+    cells of formula starts, quotes, commas, line breaks, numbers, empty cells and characters of several bytes."""
+    rng = np.random.default_rng(columns)
+    pieces = [*"ab=+-@\t\r\n,\"' .0123456789eE", "中", "ไ", "é", ""]
+
+    def cell() -> str:
+        return "".join(rng.choice(pieces, rng.integers(0, 6)))
+
+    rows = [[cell() for _ in range(columns)] for _ in range(400)]
+    header = [f"c{column}{cell()}" for column in range(columns)]
+    expected = io.StringIO(newline="")
+    csv.writer(expected, lineterminator="\r\n").writerows(
+        [["'" + value if is_formula(value) else value for value in row] for row in [header, *rows]])
+    frame = pd.DataFrame(rows, columns=header)
+    for chunk_rows in (7, 400):  # slices of the columns, and whole columns
+        assert b"".join(csv_chunks(frame, chunk_rows=chunk_rows)) == expected.getvalue().encode("utf-8")
+
+
 def test_typed_and_missing_cells_are_written_as_text():
     frame = pd.DataFrame({"cluster": [0, 1], "score": [-0.25, np.nan]})
     assert b"".join(csv_chunks(frame)) == b"cluster,score\r\n0,-0.25\r\n1,\r\n"
