@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from plotly.colors import get_colorscale, qualitative
+from plotly.colors import diverging, make_colorscale, qualitative, sequential
 
 from analysis.compare import flows
 from analysis.result import RunResult
@@ -49,7 +49,7 @@ RAW_VALUE_FORMAT = ",.4~r"
 TEMPLATE = "plotly_white"
 _HOVER_TEXT: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
 _HOVER_JSON: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
-# Where compact_json puts a JSONItems: a string no figure holds (a loaded file refuses NUL bytes).
+# Where compact_json puts a value written already (JSONItems): a string no figure holds (a loaded file refuses NUL bytes).
 _ITEMS_MARK = "\x00amc-json-items-{}\x00"
 _ITEMS_PLACE = re.compile(r'"\\u0000amc-json-items-(\d+)\\u0000"')
 
@@ -60,11 +60,11 @@ def _template_json() -> dict:
     return json.loads(plotly_package_data(f"templates/{TEMPLATE}.json"))
 
 
-def plotly_package_data(name: str) -> str:
-    """The text of a file plotly ships beside its code (its templates, plotly.js), read as ``plotly.io`` and
+def plotly_package_data(name: str) -> bytes:
+    """A file plotly ships beside its code (its templates, plotly.js, UTF-8), read as ``plotly.io`` and
     ``plotly.offline`` read it, without importing them and the figure objects they bring (0.1 s)."""
     folder = Path(importlib.util.find_spec("plotly").origin).parent
-    return (folder / "package_data" / name).read_text(encoding="utf-8")
+    return (folder / "package_data" / name).read_bytes()
 
 
 def escape(text: object) -> str:
@@ -317,13 +317,14 @@ def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
     per-song fields are numpy arrays (the text ``JSONItems`` with ``for_compact_json``)."""
     labels = result.models[k].labels
     coords = result.pca.coords.astype(np.float32, copy=False)
-    texts, artists = song_hover_json(frame) if for_compact_json else song_hover_text(frame)
+    songs = np.arange(len(labels)) if songs is None else songs
+    texts, artists = _song_hover_of(frame, songs, for_compact_json)
     wrap = JSONItems if for_compact_json else (lambda items: items)
     features = song_hover_features(frame)
-    songs = np.arange(len(labels)) if songs is None else songs
     traces = []
     for cluster in range(k):
-        members = songs[labels[songs] == cluster]
+        in_cluster = labels[songs] == cluster
+        members = songs[in_cluster]
         traces.append({
             "type": "scattergl",
             "x": coords[members, 0],
@@ -332,8 +333,8 @@ def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
             "name": _shown_cluster_label(names, cluster),
             "meta": cluster_label(names, cluster),
             "marker": {"size": 4, "opacity": 0.6, "color": cluster_colour(cluster)},
-            "text": wrap(texts[members]),
-            "hovertext": wrap(artists[members]),
+            "text": wrap(texts[in_cluster]),
+            "hovertext": wrap(artists[in_cluster]),
             "customdata": features[members],
             "hovertemplate": PCA_HOVER,
             "hoverlabel": {"namelength": -1},  # plotly cuts the <extra> name at 15 characters by default
@@ -361,27 +362,46 @@ class JSONItems:
         return "[" + ",".join(self.items.tolist()) + "]"
 
 
+class _JSONText:
+    """A value already written by ``compact_json``, which it writes again as is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def json(self) -> str:
+        return self.text
+
+
 def compact_json(figure) -> str:
     """Plotly JSON of a figure dict holding numpy arrays: numbers as base64 typed arrays, text as lists.
 
     What ``plotly.io.to_json`` writes for such a figure, without its copy and walk of every value: NaN
     and infinities become null, '<' and '>' escapes, so the text is safe inside an HTML script.
     """
-    lists: list[JSONItems] = []
+    written: list[JSONItems | _JSONText] = []
 
     def encode(value):
-        if isinstance(value, JSONItems):
-            lists.append(value)
-            return _ITEMS_MARK.format(len(lists) - 1)
+        if isinstance(value, (JSONItems, _JSONText)):
+            written.append(value)
+            return _ITEMS_MARK.format(len(written) - 1)
         return _typed_array(value)
 
     text = json.dumps(_finite(figure), default=encode, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if lists:
-        text = _ITEMS_PLACE.sub(lambda place: lists[int(place.group(1))].json(), text)
+    if written:
+        text = _ITEMS_PLACE.sub(lambda place: written[int(place.group(1))].json(), text)
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+@cache
+def _template_compact_json() -> _JSONText:
+    """Our template as ``compact_json`` writes it, once per process rather than once per figure (half of
+    writing a report's small figures)."""
+    return _JSONText(compact_json(dict(_template_json())))  # a copy: ``_finite`` would hand back this very text
+
+
 def _finite(value):
+    if value is _template_json():
+        return _template_compact_json()
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -456,14 +476,33 @@ def song_hover_json(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         np.array([encode_basestring(text) for text in texts], dtype=object) for texts in song_hover_text(songs)))
 
 
+def _song_hover_of(frame: pd.DataFrame, songs: np.ndarray, as_json: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``song_hover_json`` (``as_json``) or ``song_hover_text`` of ``songs``, positions in ``frame``.
+
+    Taken from the frame's texts of every song, built once and kept for the next redraw; but when only
+    some songs are drawn and those texts are not built yet (a report's 20,000 of 96k songs), built for
+    these songs alone: the report's process draws them once.
+    """
+    memo, build = (_HOVER_JSON, song_hover_json) if as_json else (_HOVER_TEXT, song_hover_text)
+    if len(songs) < len(frame) and _memoised(memo, frame) is None:
+        return build(frame.iloc[songs])
+    texts, artists = build(frame)
+    return texts[songs], artists[songs]
+
+
 def _per_frame(memo: dict, frame: pd.DataFrame, build):
-    key = id(frame)
-    cached = memo.get(key)
-    if cached is not None and cached[0]() is frame:
-        return cached[1]
-    value = build(frame)
-    memo[key] = (weakref.ref(frame, lambda _: memo.pop(key, None)), value)
+    value = _memoised(memo, frame)
+    if value is None:
+        value = build(frame)
+        key = id(frame)
+        memo[key] = (weakref.ref(frame, lambda _: memo.pop(key, None)), value)
     return value
+
+
+def _memoised(memo: dict, frame: pd.DataFrame):
+    """What ``memo`` holds for ``frame``, or None."""
+    cached = memo.get(id(frame))
+    return cached[1] if cached is not None and cached[0]() is frame else None
 
 
 def _hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -507,7 +546,7 @@ def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> dict:
         "y": list(range(k)),
         "hovertext": full_names,
         "customdata": np.vectorize(_short_number, otypes=[object])(means),
-        "colorscale": get_colorscale("RdBu_r"),
+        "colorscale": make_colorscale(diverging.RdBu_r),
         "zmid": 0,
         "zmin": -reach,
         "zmax": reach,
@@ -566,7 +605,7 @@ def contingency_figure(table: np.ndarray, shares: np.ndarray, names_a: dict[int,
         "text": table,
         "texttemplate": "%{text:,}",
         "hovertext": pairs,
-        "colorscale": get_colorscale("Blues"),
+        "colorscale": make_colorscale(sequential.Blues),
         "zmin": 0,
         "zmax": 100,
         "colorbar": {"title": {"text": "% of row"}},

@@ -126,6 +126,18 @@ def test_song_hover_text_is_built_once_per_frame_and_follows_a_new_frame(frame):
     assert figures.song_hover_text(renamed)[0][0] == "other"
 
 
+def test_a_sample_of_the_songs_shows_the_same_hovers_whether_or_not_every_songs_hover_is_built(run, frame):
+    fresh = frame.copy()  # no hover text built yet: only the sample's is
+    sampled = figures.compact_json(figures.pca_data(run, fresh, 3, NAMES, limit=50, for_compact_json=True))
+    sampled_text = figures.pca_data(run, fresh, 3, NAMES, limit=50)
+    figures.song_hover_json(fresh)  # every song's, as the dashboard builds it
+    assert figures.compact_json(figures.pca_data(run, fresh, 3, NAMES, limit=50, for_compact_json=True)) == sampled
+    again = figures.pca_data(run, fresh, 3, NAMES, limit=50)
+    for trace, before in zip(again["data"], sampled_text["data"], strict=True):
+        assert list(trace["text"]) == list(before["text"]) and list(trace["hovertext"]) == list(before["hovertext"])
+        assert len(trace["text"]) == len(trace["x"])
+
+
 def test_loadings_show_both_components_for_every_feature(run):
     figure = plotly_figure(figures.loadings_figure(run))
     assert [trace.name for trace in figure.data] == ["PC1", "PC2"]
@@ -327,7 +339,7 @@ def test_the_template_and_plotly_js_are_read_as_plotly_reads_them():
     from plotly.offline import get_plotlyjs
 
     assert figures._template_json() == pio.templates[figures.TEMPLATE].to_plotly_json()
-    assert figures.plotly_package_data("plotly.min.js") == get_plotlyjs()
+    assert figures.plotly_package_data("plotly.min.js").decode() == get_plotlyjs()
 
 
 def test_songs_text_written_once_per_file_gives_the_same_json_as_writing_it_per_figure(run, frame):
