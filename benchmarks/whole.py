@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,9 +27,12 @@ from pathlib import Path
 from benchmarks import write_results
 from benchmarks.browser import grow_sample
 from benchmarks.machine import describe
-from benchmarks.run import REAL_SAMPLE, RESULTS_DIR, RUN_SEED
+from benchmarks.run import REAL_SAMPLE, RESULTS_DIR, ROOT, RUN_SEED
 
 AMC = Path(sys.executable).parent / "amc"
+# The installed ``amc`` script runs whatever ``app`` it finds: this checkout's, whichever checkout the package
+# was installed from (a git worktree shares one environment with the main checkout).
+SIDES_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 GROWN_ROWS = 96_000
 MIN_SPEEDUP_OVER_NOTEBOOK = 15.0  # at 96k rows
 MAX_RATIO_TO_IMPORT_FLOOR = 2.0  # on the real sample
@@ -36,7 +40,7 @@ MAX_RATIO_TO_IMPORT_FLOOR = 2.0  # on the real sample
 
 def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SIDES_ENV)
     return time.perf_counter() - started
 
 
