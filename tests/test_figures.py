@@ -335,6 +335,13 @@ def test_every_figure_is_plotly_json_in_our_template_that_plotly_accepts(run, fr
         assert plotly_figure(figure).layout.template.to_plotly_json() == template, kind  # validated on the way
 
 
+def test_the_colours_are_plotlys():
+    from plotly.colors import diverging, qualitative, sequential
+
+    assert figures.CLUSTER_COLOURS == tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
+    assert figures.diverging.RdBu_r == diverging.RdBu_r and figures.sequential.Blues == sequential.Blues
+
+
 def test_the_template_and_plotly_js_are_read_as_plotly_reads_them():
     from plotly.offline import get_plotlyjs
 
