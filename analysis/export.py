@@ -33,6 +33,10 @@ FILENAME_PUNCTUATION = "-_.()"
 # Names Windows refuses for a file, whatever the extension.
 RESERVED_FILENAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 MAX_FILENAME_STEM = 80
+# Rows per piece written to a file: larger than a download's pieces, since each piece costs a few conversions per
+# column (at 96k songs, 0.16 s in pieces of 100,000 rows against 0.20 s in pieces of 20,000), and no larger, to
+# keep a piece of a million-song file near 20 MB.
+FILE_CHUNK_ROWS = 100_000
 
 
 def neutralise(cell: str) -> str:
@@ -80,7 +84,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, excel: bool = False) -> Non
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
-            for chunk in csv_chunks(frame, excel=excel):
+            for chunk in csv_chunks(frame, chunk_rows=FILE_CHUNK_ROWS, excel=excel):
                 out.write(chunk)
         os.replace(temporary, path)
     except BaseException:
@@ -127,18 +131,15 @@ def _starting_with_any(cells: pa.Array, chars: str) -> np.ndarray:
     offsets, data = _column_bytes(cells)
     filled = offsets[1:] > offsets[:-1]
     starting = np.zeros(len(cells), dtype=bool)
-    starting[filled] = np.isin(data[offsets[:-1][filled]], _ascii_codes(chars))
+    starting[filled] = np.isin(data[offsets[:-1][filled]], np.frombuffer(chars.encode("ascii"), dtype=np.uint8))
     return starting
 
 
 def _holds_any(cells: pa.Array, chars: str) -> bool:
-    """Whether any cell holds one of the ASCII ``chars``: one pass over the column's bytes."""
+    """Whether any cell holds one of the ASCII ``chars``: a byte search (memchr) over the column's bytes per char."""
     offsets, data = _column_bytes(cells)
-    return bool(np.isin(data[offsets[0] : offsets[-1]], _ascii_codes(chars)).any())
-
-
-def _ascii_codes(chars: str) -> np.ndarray:
-    return np.frombuffer(chars.encode("ascii"), dtype=np.uint8)
+    text = data[offsets[0] : offsets[-1]].tobytes()
+    return any(char.encode("ascii") in text for char in chars)
 
 
 def _column_bytes(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
