@@ -12,7 +12,8 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ FILENAME_PUNCTUATION = "-_.()"
 # Names Windows refuses for a file, whatever the extension.
 RESERVED_FILENAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 MAX_FILENAME_STEM = 80
+CLUSTER_COLUMNS = ("cluster", "cluster_name")  # what clustered.csv adds to the given columns
 # Rows per piece written to a file: larger than a download's pieces, since each piece costs a few conversions per
 # column (at 96k songs, 0.16 s in pieces of 100,000 rows against 0.20 s in pieces of 20,000), and no larger, to
 # keep a piece of a million-song file near 20 MB.
@@ -50,6 +52,15 @@ def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, st
     ``labels`` follow ``dataset.frame`` order; rows the loader dropped keep both cells blank. A file
     that already carries these two columns (a re-uploaded export) gets them replaced, not repeated.
     """
+    return _given_columns(dataset).assign(**_cluster_columns(dataset, labels, names))
+
+
+def _given_columns(dataset: Dataset) -> pd.DataFrame:
+    return dataset.raw.drop(columns=list(CLUSTER_COLUMNS), errors="ignore")
+
+
+def _cluster_columns(dataset: Dataset, labels: np.ndarray, names: Mapping[int, str]) -> dict[str, pd.Series]:
+    """``cluster`` and ``cluster_name`` of every input row, as ``clustered_frame`` adds them."""
     labels = np.asarray(labels)
     if len(labels) != len(dataset.frame):
         raise ValueError(f"{len(labels)} labels for {len(dataset.frame)} kept rows of {dataset.name}")
@@ -59,8 +70,38 @@ def clustered_frame(dataset: Dataset, labels: np.ndarray, names: Mapping[int, st
     cluster_name = pd.Series("", index=dataset.raw.index, dtype="str")
     cluster.loc[dataset.frame.index] = np.array([str(int(c)) for c in clusters], dtype=object)[positions]
     cluster_name.loc[dataset.frame.index] = np.array([str(names.get(int(c), "")) for c in clusters], dtype=object)[positions]
-    frame = dataset.raw.drop(columns=["cluster", "cluster_name"], errors="ignore")
-    return frame.assign(cluster=cluster, cluster_name=cluster_name)
+    return dict(zip(CLUSTER_COLUMNS, (cluster, cluster_name)))
+
+
+@dataclass(frozen=True, eq=False)
+class GivenCells:
+    """A dataset's own cells as its clustered.csv writes them: each row's text up to its cluster columns, in
+    pieces of ``FILE_CHUNK_ROWS`` rows. Most of writing clustered.csv needs no labels, so ``amc cluster``
+    makes this while it fits them (0.13 s at 96k songs)."""
+
+    dataset: Dataset
+    header: tuple[str, ...]  # the given columns' names
+    rows: tuple[pa.Array, ...]  # per piece, each row's cells quoted and joined by commas
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> "GivenCells":
+        frame = _given_columns(dataset)
+        pieces = (frame.iloc[start : start + FILE_CHUNK_ROWS] for start in range(0, len(frame), FILE_CHUNK_ROWS))
+        return cls(dataset=dataset, header=tuple(frame.columns),
+                   rows=tuple(_joined([_neutralised_column(piece[column]) for column in piece.columns], quote_empty=False)
+                              for piece in pieces))
+
+
+def write_clustered_csv(given: GivenCells, labels: np.ndarray, names: Mapping[int, str], path: str | Path) -> None:
+    """``write_csv(clustered_frame(given.dataset, labels, names), path)``, byte for byte, from cells made already."""
+    added = _cluster_columns(given.dataset, labels, names)
+    header = _csv_bytes([pa.array([name]) for name in
+                         _neutralised_column(pd.Series([*given.header, *CLUSTER_COLUMNS])).to_pylist()])
+    starts = range(0, len(given.dataset.raw), FILE_CHUNK_ROWS)
+    _write_atomically(path, [header, *(
+        _lines([rows, *(_quoted(_neutralised_column(column.iloc[start : start + FILE_CHUNK_ROWS]), quote_empty=False)
+                        for column in added.values())])
+        for rows, start in zip(given.rows, starts))])
 
 
 def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000, excel: bool = False) -> Iterator[bytes]:
@@ -78,13 +119,18 @@ def csv_chunks(frame: pd.DataFrame, chunk_rows: int = 20_000, excel: bool = Fals
 
 def write_csv(frame: pd.DataFrame, path: str | Path, excel: bool = False) -> None:
     """Write the export to ``path`` (``excel``: as in ``csv_chunks``); a reader never sees a half-written file."""
+    _write_atomically(path, csv_chunks(frame, chunk_rows=FILE_CHUNK_ROWS, excel=excel))
+
+
+def _write_atomically(path: str | Path, chunks: Iterable[bytes]) -> None:
+    """``chunks`` to ``path`` by way of a temporary file beside it: a reader never sees a half-written file."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
     # Created like any file the user makes (mode 0o666 less the umask), never owner-only like mkstemp's.
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
-            for chunk in csv_chunks(frame, chunk_rows=FILE_CHUNK_ROWS, excel=excel):
+            for chunk in chunks:
                 out.write(chunk)
         os.replace(temporary, path)
     except BaseException:
@@ -156,8 +202,18 @@ def _csv_bytes(columns: list[pa.Array]) -> bytes:
     """Rows of the columns as Python's ``csv.writer`` writes them (minimal quoting, CRLF), built by Arrow
     a column at a time: one line per row joined in C++, then the lines' bytes as they lie in memory."""
     # csv.writer quotes an empty cell only when it is a row's one cell: the row would be blank otherwise.
-    lines = pc.binary_join_element_wise(*(_quoted(column, len(columns) == 1) for column in columns), ",")
-    lines = pc.binary_join_element_wise(lines, "", "\r\n")  # each line, then CRLF
+    return _lines([_joined(columns, quote_empty=len(columns) == 1)])
+
+
+def _joined(columns: list[pa.Array], quote_empty: bool) -> pa.Array:
+    """Each row's cells quoted and joined by commas."""
+    return pc.binary_join_element_wise(*(_quoted(column, quote_empty) for column in columns), ",")
+
+
+def _lines(parts: list[pa.Array]) -> bytes:
+    """Each row's parts (written already) joined by commas and ended by CRLF, as the lines' bytes lie in memory."""
+    ended = pc.binary_join_element_wise(parts[-1], "\r\n", "")  # the last part, then CRLF
+    lines = pc.binary_join_element_wise(*parts[:-1], ended, ",") if len(parts) > 1 else ended
     offsets, data = _column_bytes(lines)
     return data[offsets[0] : offsets[-1]].tobytes()
 

@@ -12,7 +12,17 @@ import pandas as pd
 import pytest
 
 from analysis.dataset import load_csv
-from analysis.export import clustered_frame, csv_chunks, neutralise, safe_filename, spotify_uris, write_csv
+from analysis import export
+from analysis.export import (
+    GivenCells,
+    clustered_frame,
+    csv_chunks,
+    neutralise,
+    safe_filename,
+    spotify_uris,
+    write_clustered_csv,
+    write_csv,
+)
 
 SPREADSHEET_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -148,6 +158,27 @@ def test_a_reuploaded_export_gets_its_labels_replaced_not_repeated(sample_csv, t
     again = clustered_frame(load_csv(path), np.ones(len(dataset.frame), dtype=int), {1: "new"})
     assert list(again.columns).count("cluster") == 1
     assert set(again["cluster_name"]) == {"new"}
+
+
+@pytest.mark.parametrize("piece_rows", [100, export.FILE_CHUNK_ROWS])
+def test_clustered_csv_from_cells_made_before_the_labels_is_the_export_byte_for_byte(sample_csv, tmp_path, monkeypatch,
+                                                                                    piece_rows):
+    monkeypatch.setattr(export, "FILE_CHUNK_ROWS", piece_rows)
+    dataset = load_csv(sample_csv)
+    labels = np.arange(len(dataset.frame)) % 4
+    names = {0: "Chill", 1: "=HYPERLINK(\"x\")", 2: "a, \"quoted\"\nname", 3: "-3.5"}
+    write_csv(clustered_frame(dataset, labels, names), tmp_path / "expected.csv")
+    write_clustered_csv(GivenCells.of(dataset), labels, names, tmp_path / "clustered.csv")
+    assert (tmp_path / "clustered.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    # a re-uploaded export with a row the loader drops: its old labels replaced, the dropped row's left blank
+    given = pd.read_csv(tmp_path / "expected.csv", dtype=str, keep_default_na=False)
+    given.loc[3, "duration_ms"] = "-1"
+    reuploaded = load_csv(given.to_csv(index=False).encode())
+    assert len(reuploaded.frame) == len(reuploaded.raw) - 1
+    labels = np.zeros(len(reuploaded.frame), dtype=int)
+    write_csv(clustered_frame(reuploaded, labels, {0: "new"}), tmp_path / "expected.csv")
+    write_clustered_csv(GivenCells.of(reuploaded), labels, {0: "new"}, tmp_path / "clustered.csv")
+    assert (tmp_path / "clustered.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
 
 def test_labels_must_match_the_kept_rows(sample_csv):
