@@ -1,5 +1,10 @@
 """Plotly figures of a stored run. Pure functions from results to figures: no dash, no fitting.
 
+A figure is plotly JSON, a dict of ``data`` and ``layout`` in our template, built as plain dicts: plotly.js
+and dash's ``dcc.Graph`` take them as they are, while plotly's figure objects cost 0.1 s to import and
+validate every field of every trace (most of a report's build). ``test_figures`` checks every builder's
+output with plotly's validation instead.
+
 Plotly renders trace names, tick labels and hover text as a small subset of HTML, so every piece of
 text that comes from the data (song, artist, genre and cluster names) goes through ``escape`` first:
 a song called ``<b>Hit</b>`` must show its angle brackets, not bold text.
@@ -18,18 +23,20 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import json
 import math
 import re
 import weakref
 from functools import cache
 from json.encoder import encode_basestring
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.colors import qualitative
+# plotly.colors re-exports these from the module that defines them, after plotly's own start-up (which looks up
+# its installed version: 12 ms, a tenth of what amc cluster imports beyond pandas and numpy).
+from _plotly_utils.colors import diverging, make_colorscale, qualitative, sequential
 
 from analysis.compare import flows
 from analysis.result import RunResult
@@ -44,26 +51,22 @@ RAW_VALUE_FORMAT = ",.4~r"
 TEMPLATE = "plotly_white"
 _HOVER_TEXT: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
 _HOVER_JSON: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray]]] = {}
-# Where compact_json puts a JSONItems: a string no figure holds (a loaded file refuses NUL bytes).
+# Where compact_json puts a value written already (JSONItems): a string no figure holds (a loaded file refuses NUL bytes).
 _ITEMS_MARK = "\x00amc-json-items-{}\x00"
 _ITEMS_PLACE = re.compile(r'"\\u0000amc-json-items-(\d+)\\u0000"')
 
 
-def styled(figure: go.Figure) -> dict:
-    """The figure as plotly JSON in our template.
-
-    The template goes into the JSON rather than onto the figure: assigning one to a figure validates
-    and copies all of it (15 ms a figure, most of a panel's drawing), and setting plotly's global
-    default would change every figure of the process that imports us.
-    """
-    data = figure.to_plotly_json()
-    data["layout"]["template"] = _template_json()
-    return data
-
-
 @cache
 def _template_json() -> dict:
-    return pio.templates[TEMPLATE].to_plotly_json()
+    """Our template as plotly JSON: the same as ``plotly.io.templates[TEMPLATE]``, from its file."""
+    return json.loads(plotly_package_data(f"templates/{TEMPLATE}.json"))
+
+
+def plotly_package_data(name: str) -> bytes:
+    """A file plotly ships beside its code (its templates, plotly.js, UTF-8), read as ``plotly.io`` and
+    ``plotly.offline`` read it, without importing them and the figure objects they bring (0.1 s)."""
+    folder = Path(importlib.util.find_spec("plotly").origin).parent
+    return (folder / "package_data" / name).read_bytes()
 
 
 def escape(text: object) -> str:
@@ -123,54 +126,63 @@ MODEBAR_HEIGHT = 32  # the buttons, their 2-px offset and a small gap
 TITLE = {"x": 0.01, "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": MODEBAR_HEIGHT}}
 
 
-def _base_layout(figure: go.Figure, title: str, height: int = 380, top: int = 70) -> go.Figure:
-    figure.update_layout(
-        title={"text": title, **TITLE},
-        height=height,
-        margin={"l": 60, "r": 20, "t": top, "b": 50},
-    )
-    return figure
+def _figure(data: list[dict], title: str, height: int = 380, top: int = 70, subtitle: str | None = None,
+            **layout) -> dict:
+    """Plotly JSON of ``data`` in our template, titled, with ``layout``'s fields.
+
+    The template goes into the JSON rather than plotly's global default, which would change every
+    figure of the process that imports us.
+    """
+    heading = {"text": title, **TITLE}
+    if subtitle is not None:
+        heading["subtitle"] = {"text": subtitle}
+    return {"data": data, "layout": {**layout, "title": heading, "height": height,
+                                     "margin": {"l": 60, "r": 20, "t": top, "b": 50},
+                                     "template": _template_json()}}
 
 
-def elbow_figure(result: RunResult, active_k: int) -> go.Figure:
+def _titled(text: str, **axis) -> dict:
+    """An axis with a title."""
+    return {"title": {"text": text}, **axis}
+
+
+def elbow_figure(result: RunResult, active_k: int) -> dict:
     """Inertia against k; the knee, the recommended k and the active k each get their own marker."""
     sweep = result.sweep
     ks = [m.k for m in sweep.metrics]
     inertia = {m.k: m.inertia for m in sweep.metrics}
-    figure = go.Figure(
-        go.Scatter(
-            x=ks,
-            y=[inertia[k] for k in ks],
-            mode="lines+markers",
-            name="inertia",
-            marker={"size": 9, "color": "#1f77b4"},
-            hovertemplate="k=%{x}<br>inertia %{y:,.0f}<extra>click to use this k</extra>",
-        )
-    )
+    traces = [{
+        "type": "scatter",
+        "x": ks,
+        "y": [inertia[k] for k in ks],
+        "mode": "lines+markers",
+        "name": "inertia",
+        "marker": {"size": 9, "color": "#1f77b4"},
+        "hovertemplate": "k=%{x}<br>inertia %{y:,.0f}<extra>click to use this k</extra>",
+    }]
     if sweep.knee_k is not None:
-        figure.add_trace(_marker(sweep.knee_k, inertia, f"knee (k={sweep.knee_k})", "diamond-open", "#2ca02c", 20))
-    figure.add_trace(
-        _marker(sweep.recommended_k, inertia, f"recommended (k={sweep.recommended_k})", "star", "#ff7f0e", 18)
-    )
-    figure.add_trace(_marker(active_k, inertia, f"active (k={active_k})", "circle-open", ACTIVE_COLOUR, 26))
-    figure.update_xaxes(title="number of clusters k", dtick=1)
-    figure.update_yaxes(title="inertia (sum of squared distances)", tickformat=",")
-    figure.update_layout(legend={"orientation": "h", "y": -0.25}, clickmode="event")
-    return _base_layout(figure, "Elbow: inertia by k")
+        traces.append(_marker(sweep.knee_k, inertia, f"knee (k={sweep.knee_k})", "diamond-open", "#2ca02c", 20))
+    traces.append(_marker(sweep.recommended_k, inertia, f"recommended (k={sweep.recommended_k})", "star", "#ff7f0e", 18))
+    traces.append(_marker(active_k, inertia, f"active (k={active_k})", "circle-open", ACTIVE_COLOUR, 26))
+    return _figure(traces, "Elbow: inertia by k",
+                   xaxis=_titled("number of clusters k", dtick=1),
+                   yaxis=_titled("inertia (sum of squared distances)", tickformat=","),
+                   legend={"orientation": "h", "y": -0.25}, clickmode="event")
 
 
-def _marker(k: int, values: dict[int, float], name: str, symbol: str, colour: str, size: int) -> go.Scatter:
-    return go.Scatter(
-        x=[k],
-        y=[values[k]],
-        mode="markers",
-        name=name,
-        marker={"symbol": symbol, "size": size, "color": colour, "line": {"width": 2, "color": colour}},
-        hovertemplate=f"{name}<br>inertia %{{y:,.0f}}<extra></extra>",
-    )
+def _marker(k: int, values: dict[int, float], name: str, symbol: str, colour: str, size: int) -> dict:
+    return {
+        "type": "scatter",
+        "x": [k],
+        "y": [values[k]],
+        "mode": "markers",
+        "name": name,
+        "marker": {"symbol": symbol, "size": size, "color": colour, "line": {"width": 2, "color": colour}},
+        "hovertemplate": f"{name}<br>inertia %{{y:,.0f}}<extra></extra>",
+    }
 
 
-def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
+def silhouette_figure(result: RunResult, active_k: int) -> dict:
     """Per k, stacked: silhouette (sampled mean ± its noise under resampling), stability under resampling
     (mean adjusted Rand index ± its spread, with the level the recommendation calls stable), Davies–Bouldin
     and Calinski–Harabasz. The best silhouette and the recommended k are marked.
@@ -183,37 +195,26 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
     ks = [m.k for m in metrics]
     best, recommended = sweep.best_silhouette_k, sweep.recommended_k
     traces = [
-        go.Scatter(
-            x=ks,
-            y=[m.silhouette for m in metrics],
-            error_y={"type": "data", "array": [m.silhouette_noise for m in metrics], "visible": True},
-            customdata=[m.silhouette_spread for m in metrics],
-            mode="lines+markers",
-            name="silhouette",
-            hovertemplate="k=%{x}<br>silhouette %{y:.3f} ± %{error_y.array:.3f} under resampling"
-                          "<br>(± %{customdata:.3f} from the sample alone)<extra></extra>",
-        ),
-        go.Scatter(
-            x=ks,
-            y=[m.stability for m in metrics],
-            error_y={"type": "data", "array": [m.stability_spread for m in metrics], "visible": True},
-            mode="lines+markers",
-            name="stability",
-            yaxis="y2",
-            hovertemplate="k=%{x}<br>stability (adjusted Rand index) %{y:.2f} ± %{error_y.array:.2f}<extra></extra>",
-        ),
-        go.Scatter(x=[ks[0], ks[-1]], y=[STABLE_AGREEMENT] * 2, mode="lines", name=f"stable from {STABLE_AGREEMENT}",
-                   yaxis="y2", line={"dash": "dash", "color": "#888", "width": 1},
-                   hovertemplate=f"stable from {STABLE_AGREEMENT}<extra></extra>"),
-        go.Scatter(x=ks, y=[m.davies_bouldin for m in metrics], mode="lines+markers", name="Davies–Bouldin",
-                   yaxis="y3", hovertemplate="k=%{x}<br>DBI %{y:.3f}<extra></extra>"),
-        go.Scatter(x=ks, y=[m.calinski_harabasz for m in metrics], mode="lines+markers", name="Calinski–Harabasz",
-                   yaxis="y4", hovertemplate="k=%{x}<br>CH %{y:,.0f}<extra></extra>"),
-        go.Scatter(x=[best], y=[sweep.at(best).silhouette], mode="markers", name=f"best silhouette (k={best})",
-                   marker={"symbol": "star", "size": 16, "color": "#ff7f0e"}, hoverinfo="skip"),
-        go.Scatter(x=[recommended], y=[sweep.at(recommended).stability], mode="markers", yaxis="y2",
-                   name=f"recommended (k={recommended})", hoverinfo="skip",
-                   marker={"symbol": "diamond-open", "size": 16, "color": "#2ca02c", "line": {"width": 3}}),
+        _line(ks, [m.silhouette for m in metrics], "silhouette",
+              error_y={"type": "data", "array": [m.silhouette_noise for m in metrics], "visible": True},
+              customdata=[m.silhouette_spread for m in metrics],
+              hovertemplate="k=%{x}<br>silhouette %{y:.3f} ± %{error_y.array:.3f} under resampling"
+                            "<br>(± %{customdata:.3f} from the sample alone)<extra></extra>"),
+        _line(ks, [m.stability for m in metrics], "stability", yaxis="y2",
+              error_y={"type": "data", "array": [m.stability_spread for m in metrics], "visible": True},
+              hovertemplate="k=%{x}<br>stability (adjusted Rand index) %{y:.2f} ± %{error_y.array:.2f}<extra></extra>"),
+        _line([ks[0], ks[-1]], [STABLE_AGREEMENT] * 2, f"stable from {STABLE_AGREEMENT}", mode="lines", yaxis="y2",
+              line={"dash": "dash", "color": "#888", "width": 1},
+              hovertemplate=f"stable from {STABLE_AGREEMENT}<extra></extra>"),
+        _line(ks, [m.davies_bouldin for m in metrics], "Davies–Bouldin", yaxis="y3",
+              hovertemplate="k=%{x}<br>DBI %{y:.3f}<extra></extra>"),
+        _line(ks, [m.calinski_harabasz for m in metrics], "Calinski–Harabasz", yaxis="y4",
+              hovertemplate="k=%{x}<br>CH %{y:,.0f}<extra></extra>"),
+        _line([best], [sweep.at(best).silhouette], f"best silhouette (k={best})", mode="markers", hoverinfo="skip",
+              marker={"symbol": "star", "size": 16, "color": "#ff7f0e"}),
+        _line([recommended], [sweep.at(recommended).stability], f"recommended (k={recommended})", mode="markers",
+              yaxis="y2", hoverinfo="skip",
+              marker={"symbol": "diamond-open", "size": 16, "color": "#2ca02c", "line": {"width": 3}}),
     ]
     titles = ("silhouette ↑", "stability ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑")
     gap = 0.04
@@ -221,23 +222,24 @@ def silhouette_figure(result: RunResult, active_k: int) -> go.Figure:
     axes = {}
     for row, title in enumerate(titles):
         bottom = (len(titles) - 1 - row) * (height + gap)
-        axes[f"yaxis{row + 1 if row else ''}"] = {"title": {"text": title}, "domain": [bottom, bottom + height],
-                                                  "anchor": "x", "tickformat": ","}
-    figure = go.Figure(
-        traces,
-        layout={
-            **axes,
-            "xaxis": {"title": {"text": "number of clusters k"}, "dtick": 1, "anchor": f"y{len(titles)}"},
-            "shapes": [_vertical_line(active_k, f"y{row + 1 if row else ''} domain", ACTIVE_COLOUR, "dot")
-                       for row in range(len(titles))],
-            "showlegend": False,
-        },
-    )
+        axes[f"yaxis{row + 1 if row else ''}"] = _titled(title, domain=[bottom, bottom + height], anchor="x",
+                                                         tickformat=",")
     # A subtitle, not a second line in the title: plotly lifts a two-line title's top into the modebar's row.
-    figure.update_layout(title_subtitle_text=(
-        f"{sweep.silhouette_sample_size:,} sampled songs; ± over {sweep.resamples} refits on "
-        f"{sweep.resample_size:,} songs; ↑ higher, ↓ lower is better"))
-    return _base_layout(figure, "Quality by k", 720, top=100)
+    subtitle = (f"{sweep.silhouette_sample_size:,} sampled songs; ± over {sweep.resamples} refits on "
+                f"{sweep.resample_size:,} songs; ↑ higher, ↓ lower is better")
+    return _figure(
+        traces, "Quality by k", 720, top=100, subtitle=subtitle,
+        **axes,
+        xaxis=_titled("number of clusters k", dtick=1, anchor=f"y{len(titles)}"),
+        shapes=[_vertical_line(active_k, f"y{row + 1 if row else ''} domain", ACTIVE_COLOUR, "dot")
+                for row in range(len(titles))],
+        showlegend=False,
+    )
+
+
+def _line(x: list, y: list, name: str, mode: str = "lines+markers", **trace) -> dict:
+    """A scatter trace of lines and markers (or ``mode``) named ``name``."""
+    return {"type": "scatter", "x": x, "y": y, "mode": mode, "name": name, **trace}
 
 
 def _vertical_line(x: float, yref: str, colour: str, dash: str) -> dict:
@@ -246,29 +248,22 @@ def _vertical_line(x: float, yref: str, colour: str, dash: str) -> dict:
             "line": {"color": colour, "dash": dash}}
 
 
-def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
+def silhouette_distribution_figure(result: RunResult, k: int, names: dict[int, str]) -> dict:
     """Per-cluster silhouette of the sampled songs at k: a violin each, the run's mean as a line."""
     model = result.models[k]
     labels = model.labels[model.silhouette_rows]
-    figure = _violins([_violin(names, cluster, x=model.silhouette_values[labels == cluster], y0=cluster,
-                               orientation="h", hoveron="violins+kde") for cluster in range(k)])
+    violins = [_violin(names, cluster, x=model.silhouette_values[labels == cluster], y0=cluster,
+                       orientation="h", hoveron="violins+kde") for cluster in range(k)]
     mean = float(model.silhouette_values.mean()) if model.silhouette_values.size else 0.0
-    figure.update_layout(
+    return _figure(
+        violins, f"Silhouette per cluster at k={k}", 120 + 50 * k,
         shapes=[_vertical_line(mean, "paper", "#444", "dash")],
         annotations=[{"x": mean, "y": 1, "xref": "x", "yref": "paper", "text": f"mean {mean:.3f}",
                       "showarrow": False, "xanchor": "left", "yanchor": "bottom"}],
+        xaxis=_titled("silhouette of each sampled song", range=[-1, 1]),
+        showlegend=False,
+        yaxis=cluster_axis(names, k, autorange="reversed"),  # cluster 0 on top, as in the heatmap
     )
-    figure.update_xaxes(title="silhouette of each sampled song", range=[-1, 1])
-    # cluster 0 on top, as in the heatmap
-    figure.update_layout(showlegend=False, yaxis=cluster_axis(names, k, autorange="reversed"))
-    return _base_layout(figure, f"Silhouette per cluster at k={k}", 120 + 50 * k)
-
-
-def _violins(traces: list[dict]) -> go.Figure:
-    """A figure of violins, taken as they are: a report holds 14 such figures of a violin per cluster, and
-    checking each violin's 30-odd fields was most of its build. ``test_figures`` checks them once, with
-    plotly's validation."""
-    return go.Figure(data=traces, _validate=False)
 
 
 def _violin(names: dict[int, str], cluster: int, **trace) -> dict:
@@ -290,36 +285,32 @@ def _violin(names: dict[int, str], cluster: int, **trace) -> dict:
     }
 
 
-def pca_figure(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str]) -> go.Figure:
-    """Every song in the model's PCA plane, one WebGL trace per cluster so a legend click isolates it.
-
-    Per song the browser gets its two float32 coordinates and its key features as whole numbers
-    (``song_hover_features``: one byte each, all sent as compact binary) and two short strings, song
-    and 'artist · genres', which keeps 96k songs near 1.4 MB gzipped. ``pca_json`` writes the same
-    figure without building plotly's objects, five times faster at 96k songs.
-    """
-    figure = _pca_frame(result, k)
-    figure.add_traces(pca_traces(result, frame, k, names))
-    return figure
-
-
 def pca_json(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str]) -> str:
-    """``styled(pca_figure(...))`` as JSON text, written straight from the arrays (``compact_json``)."""
+    """``pca_data`` of every song as JSON text, written straight from the arrays (``compact_json``)."""
     return compact_json(pca_data(result, frame, k, names, for_compact_json=True))
 
 
 def pca_data(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str],
              limit: int | None = None, for_compact_json: bool = False) -> dict:
-    """``styled(pca_figure(...))`` without plotly's objects; ``limit`` songs at most, a seeded random sample.
+    """Every song in the model's PCA plane, one WebGL trace per cluster so a legend click isolates it;
+    ``limit`` songs at most, a seeded random sample.
+
+    Per song the browser gets its two float32 coordinates and its key features as whole numbers
+    (``song_hover_features``: one byte each, all sent as compact binary) and two short strings, song
+    and 'artist · genres', which keeps 96k songs near 1.4 MB gzipped.
 
     ``for_compact_json``: the songs' text is already JSON (``JSONItems``), which only ``compact_json`` writes.
     """
-    figure = styled(_pca_frame(result, k))
     songs = np.arange(result.n_rows)
     if limit is not None and result.n_rows > limit:
         songs = np.sort(np.random.default_rng(result.params.seed).choice(result.n_rows, limit, replace=False))
-    figure["data"] = pca_traces(result, frame, k, names, songs, for_compact_json)
-    return figure
+    ratio = result.pca.explained_variance_ratio
+    legend = {"itemsizing": "constant", "itemclick": "toggleothers", "itemdoubleclick": "toggle",
+              "title": {"text": "cluster (click to isolate)"}}
+    return _figure(pca_traces(result, frame, k, names, songs, for_compact_json),
+                   f"{result.n_rows:,} songs in the PCA plane of the model, k={k}", 560,
+                   xaxis=_titled(f"PC1 ({ratio[0]:.1%} of variance)"), yaxis=_titled(f"PC2 ({ratio[1]:.1%} of variance)"),
+                   legend=legend, uirevision=f"{result.run_id}:{k}")
 
 
 def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, str],
@@ -328,13 +319,14 @@ def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
     per-song fields are numpy arrays (the text ``JSONItems`` with ``for_compact_json``)."""
     labels = result.models[k].labels
     coords = result.pca.coords.astype(np.float32, copy=False)
-    texts, artists = song_hover_json(frame) if for_compact_json else song_hover_text(frame)
+    songs = np.arange(len(labels)) if songs is None else songs
+    texts, artists = _song_hover_of(frame, songs, for_compact_json)
     wrap = JSONItems if for_compact_json else (lambda items: items)
     features = song_hover_features(frame)
-    songs = np.arange(len(labels)) if songs is None else songs
     traces = []
     for cluster in range(k):
-        members = songs[labels[songs] == cluster]
+        in_cluster = labels[songs] == cluster
+        members = songs[in_cluster]
         traces.append({
             "type": "scattergl",
             "x": coords[members, 0],
@@ -343,26 +335,13 @@ def pca_traces(result: RunResult, frame: pd.DataFrame, k: int, names: dict[int, 
             "name": _shown_cluster_label(names, cluster),
             "meta": cluster_label(names, cluster),
             "marker": {"size": 4, "opacity": 0.6, "color": cluster_colour(cluster)},
-            "text": wrap(texts[members]),
-            "hovertext": wrap(artists[members]),
+            "text": wrap(texts[in_cluster]),
+            "hovertext": wrap(artists[in_cluster]),
             "customdata": features[members],
             "hovertemplate": PCA_HOVER,
             "hoverlabel": {"namelength": -1},  # plotly cuts the <extra> name at 15 characters by default
         })
     return traces
-
-
-def _pca_frame(result: RunResult, k: int) -> go.Figure:
-    """The scatter's layout: axes, legend and title, without its songs."""
-    figure = go.Figure()
-    ratio = result.pca.explained_variance_ratio
-    figure.update_xaxes(title=f"PC1 ({ratio[0]:.1%} of variance)")
-    figure.update_yaxes(title=f"PC2 ({ratio[1]:.1%} of variance)")
-    legend = {"itemsizing": "constant", "itemclick": "toggleothers", "itemdoubleclick": "toggle",
-              "title": {"text": "cluster (click to isolate)"}}
-    figure.update_layout(legend=legend,
-                         uirevision=f"{result.run_id}:{k}")
-    return _base_layout(figure, f"{result.n_rows:,} songs in the PCA plane of the model, k={k}", 560)
 
 
 # numpy kinds plotly.js reads as typed arrays ({"dtype", "bdata", "shape"}), by their little-endian names
@@ -385,27 +364,46 @@ class JSONItems:
         return "[" + ",".join(self.items.tolist()) + "]"
 
 
+class _JSONText:
+    """A value already written by ``compact_json``, which it writes again as is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def json(self) -> str:
+        return self.text
+
+
 def compact_json(figure) -> str:
     """Plotly JSON of a figure dict holding numpy arrays: numbers as base64 typed arrays, text as lists.
 
     What ``plotly.io.to_json`` writes for such a figure, without its copy and walk of every value: NaN
     and infinities become null, '<' and '>' escapes, so the text is safe inside an HTML script.
     """
-    lists: list[JSONItems] = []
+    written: list[JSONItems | _JSONText] = []
 
     def encode(value):
-        if isinstance(value, JSONItems):
-            lists.append(value)
-            return _ITEMS_MARK.format(len(lists) - 1)
+        if isinstance(value, (JSONItems, _JSONText)):
+            written.append(value)
+            return _ITEMS_MARK.format(len(written) - 1)
         return _typed_array(value)
 
     text = json.dumps(_finite(figure), default=encode, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if lists:
-        text = _ITEMS_PLACE.sub(lambda place: lists[int(place.group(1))].json(), text)
+    if written:
+        text = _ITEMS_PLACE.sub(lambda place: written[int(place.group(1))].json(), text)
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+@cache
+def _template_compact_json() -> _JSONText:
+    """Our template as ``compact_json`` writes it, once per process rather than once per figure (half of
+    writing a report's small figures)."""
+    return _JSONText(compact_json(dict(_template_json())))  # a copy: ``_finite`` would hand back this very text
+
+
 def _finite(value):
+    if value is _template_json():
+        return _template_compact_json()
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -430,11 +428,10 @@ def _typed_array(value):
     return typed
 
 
-def pca_waiting_figure(result: RunResult) -> go.Figure:
+def pca_waiting_figure(result: RunResult) -> dict:
     """The PCA scatter's frame while its songs are on their way to the browser."""
     hidden = {"visible": False}
-    figure = go.Figure(layout={"xaxis": hidden, "yaxis": hidden})
-    return _base_layout(figure, f"Loading {result.n_rows:,} songs in the PCA plane…", 560)
+    return _figure([], f"Loading {result.n_rows:,} songs in the PCA plane…", 560, xaxis=hidden, yaxis=hidden)
 
 
 # The key features a song's hover shows, as whole numbers: percent for the 0..1 features, BPM for tempo.
@@ -461,9 +458,8 @@ def song_hover_features(frame: pd.DataFrame) -> np.ndarray:
 
 def prepare(frame: pd.DataFrame) -> None:
     """Build ahead what the first figures of ``frame`` would otherwise build while a user waits: its
-    songs' hover text and plotly's validators (0.2 s at 96k songs, once per process)."""
+    songs' hover text (0.2 s at 96k songs)."""
     song_hover_json(frame)
-    go.Figure()
 
 
 def song_hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -482,14 +478,33 @@ def song_hover_json(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         np.array([encode_basestring(text) for text in texts], dtype=object) for texts in song_hover_text(songs)))
 
 
+def _song_hover_of(frame: pd.DataFrame, songs: np.ndarray, as_json: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``song_hover_json`` (``as_json``) or ``song_hover_text`` of ``songs``, positions in ``frame``.
+
+    Taken from the frame's texts of every song, built once and kept for the next redraw; but when only
+    some songs are drawn and those texts are not built yet (a report's 20,000 of 96k songs), built for
+    these songs alone: the report's process draws them once.
+    """
+    memo, build = (_HOVER_JSON, song_hover_json) if as_json else (_HOVER_TEXT, song_hover_text)
+    if len(songs) < len(frame) and _memoised(memo, frame) is None:
+        return build(frame.iloc[songs])
+    texts, artists = build(frame)
+    return texts[songs], artists[songs]
+
+
 def _per_frame(memo: dict, frame: pd.DataFrame, build):
-    key = id(frame)
-    cached = memo.get(key)
-    if cached is not None and cached[0]() is frame:
-        return cached[1]
-    value = build(frame)
-    memo[key] = (weakref.ref(frame, lambda _: memo.pop(key, None)), value)
+    value = _memoised(memo, frame)
+    if value is None:
+        value = build(frame)
+        key = id(frame)
+        memo[key] = (weakref.ref(frame, lambda _: memo.pop(key, None)), value)
     return value
+
+
+def _memoised(memo: dict, frame: pd.DataFrame):
+    """What ``memo`` holds for ``frame``, or None."""
+    cached = memo.get(id(frame))
+    return cached[1] if cached is not None and cached[0]() is frame else None
 
 
 def _hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -501,21 +516,16 @@ def _hover_text(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return song.to_numpy(dtype=object), (artist + " · " + genre).to_numpy(dtype=object)
 
 
-def loadings_figure(result: RunResult) -> go.Figure:
+def loadings_figure(result: RunResult) -> dict:
     """Each feature's loading on PC1 and PC2, side by side: which way and how hard it pulls a song."""
     loadings = result.pca.loadings
     features = [escape(feature) for feature in loadings.index]
-    figure = go.Figure(
-        [
-            go.Bar(y=features, x=loadings[component].astype(float), name=component, orientation="h",
-                   hovertemplate=f"%{{y}}<br>{component} loading %{{x:+.2f}}<extra></extra>")
-            for component in ("PC1", "PC2")
-        ]
-    )
-    figure.update_xaxes(title="loading", zeroline=True)
-    figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.12})
-    return _base_layout(figure, "PCA loadings", 160 + 28 * len(features))
+    bars = [{"type": "bar", "y": features, "x": loadings[component].to_numpy(dtype=float), "name": component,
+             "orientation": "h", "hovertemplate": f"%{{y}}<br>{component} loading %{{x:+.2f}}<extra></extra>"}
+            for component in ("PC1", "PC2")]
+    return _figure(bars, "PCA loadings", 160 + 28 * len(features),
+                   xaxis=_titled("loading", zeroline=True), yaxis={"autorange": "reversed", "type": "category"},
+                   barmode="group", legend={"orientation": "h", "y": -0.12})
 
 
 def _short_number(value: float) -> str:
@@ -523,7 +533,7 @@ def _short_number(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 999.5 else f"{value:,.0f}"
 
 
-def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
+def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> dict:
     """Clusters × features coloured by z-score around 0; the hover adds the raw mean in the data's units."""
     model = result.models[k]
     features = list(model.zscores.columns)
@@ -531,87 +541,81 @@ def heatmap_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figur
     zscores = model.zscores.loc[range(k), features].to_numpy(dtype=float)
     means = model.means_raw.loc[range(k), features].to_numpy(dtype=float)
     reach = max(float(np.nanmax(np.abs(zscores))), 1.0)
-    figure = go.Figure(
-        go.Heatmap(
-            z=zscores,
-            x=features,
-            y=list(range(k)),
-            hovertext=full_names,
-            customdata=np.vectorize(_short_number, otypes=[object])(means),
-            colorscale="RdBu_r",
-            zmid=0,
-            zmin=-reach,
-            zmax=reach,
-            colorbar={"title": {"text": "z-score"}},
-            text=np.round(zscores, 1),
-            texttemplate="%{text}",
-            hovertemplate="%{hovertext}<br>%{x}<br>z %{z:+.2f}σ<br>mean %{customdata}<extra></extra>",
-        )
-    )
-    figure.update_layout(yaxis=cluster_axis(names, k, autorange="reversed"))
-    figure.update_xaxes(tickangle=-35)
-    return _base_layout(figure, f"Cluster profiles at k={k} (z-scores, σ from the mean)", 160 + 40 * k)
+    heatmap = {
+        "type": "heatmap",
+        "z": zscores,
+        "x": features,
+        "y": list(range(k)),
+        "hovertext": full_names,
+        "customdata": np.vectorize(_short_number, otypes=[object])(means),
+        "colorscale": make_colorscale(diverging.RdBu_r),
+        "zmid": 0,
+        "zmin": -reach,
+        "zmax": reach,
+        "colorbar": {"title": {"text": "z-score"}},
+        "text": np.round(zscores, 1),
+        "texttemplate": "%{text}",
+        "hovertemplate": "%{hovertext}<br>%{x}<br>z %{z:+.2f}σ<br>mean %{customdata}<extra></extra>",
+    }
+    return _figure([heatmap], f"Cluster profiles at k={k} (z-scores, σ from the mean)", 160 + 40 * k,
+                   yaxis=cluster_axis(names, k, autorange="reversed"), xaxis={"tickangle": -35})
 
 
-def flow_figure(table: np.ndarray, names_a: dict[int, str], names_b: dict[int, str], title: str) -> go.Figure:
+def flow_figure(table: np.ndarray, names_a: dict[int, str], names_b: dict[int, str], title: str) -> dict:
     """Two clusterings of the same songs as a Sankey: A's clusters on the left, B's on the right, one band
     per pair that shares songs, as wide as their number. ``table`` is the (k_a, k_b) contingency table."""
     k_a, k_b = table.shape
     a, b = flows(table)
     sizes = table.sum(axis=1)
     shares = [f"{table[i, j] / sizes[i]:.0%}" for i, j in zip(a, b)]
-    figure = go.Figure(
-        go.Sankey(
-            arrangement="fixed",
-            node={
-                "label": [_shown_cluster_label(names_a, c) for c in range(k_a)]
-                + [_shown_cluster_label(names_b, c) for c in range(k_b)],
-                "customdata": [cluster_label(names_a, c) for c in range(k_a)]
-                + [cluster_label(names_b, c) for c in range(k_b)],
-                "color": [cluster_colour(c) for c in range(k_a)] + [cluster_colour(c) for c in range(k_b)],
-                "hovertemplate": "%{customdata}<br>%{value:,} songs<extra></extra>",
-                "pad": 12,
-            },
-            link={
-                "source": a.tolist(),
-                "target": (k_a + b).tolist(),
-                "value": table[a, b].tolist(),
-                "customdata": shares,
-                "color": [_translucent(cluster_colour(int(i))) for i in a],
-                "hovertemplate": "%{source.customdata} → %{target.customdata}<br>"
-                "%{value:,} songs, %{customdata} of the left cluster<extra></extra>",
-            },
-        )
-    )
-    return _base_layout(figure, title, height=max(360, 40 * max(k_a, k_b) + 120))
+    sankey = {
+        "type": "sankey",
+        "arrangement": "fixed",
+        "node": {
+            "label": [_shown_cluster_label(names_a, c) for c in range(k_a)]
+            + [_shown_cluster_label(names_b, c) for c in range(k_b)],
+            "customdata": [cluster_label(names_a, c) for c in range(k_a)]
+            + [cluster_label(names_b, c) for c in range(k_b)],
+            "color": [cluster_colour(c) for c in range(k_a)] + [cluster_colour(c) for c in range(k_b)],
+            "hovertemplate": "%{customdata}<br>%{value:,} songs<extra></extra>",
+            "pad": 12,
+        },
+        "link": {
+            "source": a.tolist(),
+            "target": (k_a + b).tolist(),
+            "value": table[a, b].tolist(),
+            "customdata": shares,
+            "color": [_translucent(cluster_colour(int(i))) for i in a],
+            "hovertemplate": "%{source.customdata} → %{target.customdata}<br>"
+            "%{value:,} songs, %{customdata} of the left cluster<extra></extra>",
+        },
+    }
+    return _figure([sankey], title, height=max(360, 40 * max(k_a, k_b) + 120))
 
 
 def contingency_figure(table: np.ndarray, shares: np.ndarray, names_a: dict[int, str], names_b: dict[int, str],
-                       title: str, label_a: str, label_b: str) -> go.Figure:
+                       title: str, label_a: str, label_b: str) -> dict:
     """The contingency table as a heatmap: a row per cluster of A, a column per cluster of B, coloured by
     the share of the row's songs, each cell labelled with its number of songs."""
     k_a, k_b = table.shape
     pairs = [[f"{cluster_label(names_a, i)} → {cluster_label(names_b, j)}" for j in range(k_b)] for i in range(k_a)]
-    figure = go.Figure(
-        go.Heatmap(
-            z=np.round(shares * 100, 1),
-            x=list(range(k_b)),
-            y=list(range(k_a)),
-            text=table,
-            texttemplate="%{text:,}",
-            hovertext=pairs,
-            colorscale="Blues",
-            zmin=0,
-            zmax=100,
-            colorbar={"title": {"text": "% of row"}},
-            hovertemplate="%{hovertext}<br>%{text:,} songs, %{z}% of the row<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        xaxis=cluster_axis(names_b, k_b, title={"text": label_b}, side="top"),
-        yaxis=cluster_axis(names_a, k_a, title={"text": label_a}, autorange="reversed"),
-    )
-    return _base_layout(figure, title, height=160 + 40 * k_a, top=110)
+    heatmap = {
+        "type": "heatmap",
+        "z": np.round(shares * 100, 1),
+        "x": list(range(k_b)),
+        "y": list(range(k_a)),
+        "text": table,
+        "texttemplate": "%{text:,}",
+        "hovertext": pairs,
+        "colorscale": make_colorscale(sequential.Blues),
+        "zmin": 0,
+        "zmax": 100,
+        "colorbar": {"title": {"text": "% of row"}},
+        "hovertemplate": "%{hovertext}<br>%{text:,} songs, %{z}% of the row<extra></extra>",
+    }
+    return _figure([heatmap], title, height=160 + 40 * k_a, top=110,
+                   xaxis=cluster_axis(names_b, k_b, title={"text": label_b}, side="top"),
+                   yaxis=cluster_axis(names_a, k_a, title={"text": label_a}, autorange="reversed"))
 
 
 def _translucent(colour: str, alpha: float = 0.4) -> str:
@@ -620,51 +624,47 @@ def _translucent(colour: str, alpha: float = 0.4) -> str:
 
 
 def distribution_figure(result: RunResult, frame: pd.DataFrame, k: int, feature: str,
-                        names: dict[int, str]) -> go.Figure:
+                        names: dict[int, str]) -> dict:
     """A feature's raw values per cluster over the run's seeded song sample (the silhouette sample)."""
     model = result.models[k]
     rows = model.silhouette_rows
     values = frame[feature].to_numpy(dtype=float)[rows]
     labels = model.labels[rows]
-    figure = _violins([_violin(names, cluster, y=values[labels == cluster], x0=cluster) for cluster in range(k)])
-    figure.update_yaxes(title=f"{escape(feature)} (raw units)", tickformat=",", hoverformat=RAW_VALUE_FORMAT)
-    figure.update_layout(showlegend=False, xaxis=cluster_axis(names, k))
-    return _base_layout(figure, f"{escape(feature)} per cluster ({rows.size:,} sampled songs)", 420)
+    violins = [_violin(names, cluster, y=values[labels == cluster], x0=cluster) for cluster in range(k)]
+    return _figure(violins, f"{escape(feature)} per cluster ({rows.size:,} sampled songs)", 420,
+                   yaxis=_titled(f"{escape(feature)} (raw units)", tickformat=",", hoverformat=RAW_VALUE_FORMAT),
+                   showlegend=False, xaxis=cluster_axis(names, k))
 
 
-def sizes_figure(result: RunResult, k: int, names: dict[int, str]) -> go.Figure:
+def sizes_figure(result: RunResult, k: int, names: dict[int, str]) -> dict:
     """Songs per cluster as horizontal bars (names stay readable in a narrow column), with each share."""
     sizes = result.models[k].sizes
     total = int(sizes.sum()) or 1
-    figure = go.Figure(
-        go.Bar(
-            y=list(range(k)),
-            hovertext=[cluster_label(names, cluster) for cluster in range(k)],
-            x=sizes,
-            orientation="h",
-            marker_color=[cluster_colour(cluster) for cluster in range(k)],
-            text=[f"{size / total:.0%}" for size in sizes],
-            textposition="auto",
-            hovertemplate="%{hovertext}<br>%{x:,} songs (%{text})<extra></extra>",
-        )
-    )
-    figure.update_layout(yaxis=cluster_axis(names, k, autorange="reversed"))
-    figure.update_xaxes(title="songs", tickformat=",")
-    return _base_layout(figure, f"Cluster sizes at k={k}", 140 + 36 * k)
+    bars = {
+        "type": "bar",
+        "y": list(range(k)),
+        "hovertext": [cluster_label(names, cluster) for cluster in range(k)],
+        "x": sizes,
+        "orientation": "h",
+        "marker": {"color": [cluster_colour(cluster) for cluster in range(k)]},
+        "text": [f"{size / total:.0%}" for size in sizes],
+        "textposition": "auto",
+        "hovertemplate": "%{hovertext}<br>%{x:,} songs (%{text})<extra></extra>",
+    }
+    return _figure([bars], f"Cluster sizes at k={k}", 140 + 36 * k,
+                   yaxis=cluster_axis(names, k, autorange="reversed"), xaxis=_titled("songs", tickformat=","))
 
 
-def artist_spread_figure(counts: np.ndarray, names: dict[int, str], query: str) -> go.Figure:
+def artist_spread_figure(counts: np.ndarray, names: dict[int, str], query: str) -> dict:
     """How many songs of the artists matching ``query`` fall in each cluster."""
     clusters = range(len(counts))
-    figure = go.Figure(
-        go.Bar(
-            x=list(clusters),
-            hovertext=[cluster_label(names, cluster) for cluster in clusters],
-            y=counts,
-            marker_color=[cluster_colour(cluster) for cluster in clusters],
-            hovertemplate="%{hovertext}<br>%{y:,} songs<extra></extra>",
-        )
-    )
-    figure.update_layout(xaxis=cluster_axis(names, len(counts)))
-    figure.update_yaxes(title="songs", tickformat=",")
-    return _base_layout(figure, f"Songs of artists matching “{escape(query)}” per cluster", 300)
+    bars = {
+        "type": "bar",
+        "x": list(clusters),
+        "hovertext": [cluster_label(names, cluster) for cluster in clusters],
+        "y": counts,
+        "marker": {"color": [cluster_colour(cluster) for cluster in clusters]},
+        "hovertemplate": "%{hovertext}<br>%{y:,} songs<extra></extra>",
+    }
+    return _figure([bars], f"Songs of artists matching “{escape(query)}” per cluster", 300,
+                   xaxis=cluster_axis(names, len(counts)), yaxis=_titled("songs", tickformat=","))

@@ -2,7 +2,8 @@
 
 Fits of different k run side by side, one per core, each with single-threaded BLAS and OpenMP:
 on a shared 2-core server two-thread kernels inside small fits stall whenever another process
-holds a core, while independent fits just share what is free. The sampled silhouettes of every
+holds a core, while independent fits just share what is free. Below ``SIDE_BY_SIDE_ROWS`` rows they
+run one after another instead. The sampled silhouettes of every
 k come from one pass over each sample's distance matrix (``analysis.silhouette``).
 
 After the full fits, every k is fitted again on a few small subsamples of the rows
@@ -22,6 +23,11 @@ from analysis.parallel import single_threaded_kernels, usable_cores
 from analysis.result import KMetrics, ProgressCallback, RunParams, SweepResult
 from analysis.silhouette import exact_silhouette, sampled_silhouettes
 from analysis.stability import RESAMPLES, Resampling, Stability
+
+# Fewer rows than this are fitted one k after another: such a fit is mostly Python between short compiled
+# steps, so two side by side mostly wait for each other's turn at the interpreter (measured on the real
+# sample of 651 rows: 130 ms one after another, 194 ms in two threads; the two break even near 2,000 rows).
+SIDE_BY_SIDE_ROWS = 2_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,21 +93,27 @@ def silhouette_samples(n_rows: int, params: RunParams) -> list[np.ndarray]:
 def _fit_every_k(
     X: np.ndarray, params: RunParams, progress: ProgressCallback | None
 ) -> tuple[dict[int, KFit], dict[int, _Scores]]:
-    workers = min(usable_cores(), len(params.ks))
     data = KMeansData.of(X)
-    pool = ThreadPoolExecutor(workers)
-    try:
-        with single_threaded_kernels():
-            # Largest k first: they take longest, so the workers finish close together.
-            pending = {pool.submit(_fit_and_score, data, k, params): k for k in sorted(params.ks, reverse=True)}
-            fits, scores = {}, {}
-            for done, future in enumerate(as_completed(pending), start=1):
-                k = pending[future]
-                fits[k], scores[k] = future.result()
-                if progress is not None:
-                    progress(done, len(params.ks), _message(fits[k], scores[k]))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    ks = sorted(params.ks, reverse=True)  # largest k first: they take longest, so side by side fits end together
+    workers = min(usable_cores(), len(ks)) if len(X) >= SIDE_BY_SIDE_ROWS else 1
+    fits, scores = {}, {}
+
+    def record(fit: KFit, score: _Scores) -> None:
+        fits[fit.k], scores[fit.k] = fit, score
+        if progress is not None:
+            progress(len(fits), len(ks), _message(fit, score))
+
+    with single_threaded_kernels():
+        if workers == 1:
+            for k in ks:
+                record(*_fit_and_score(data, k, params))
+            return fits, scores
+        pool = ThreadPoolExecutor(workers)
+        try:
+            for future in as_completed([pool.submit(_fit_and_score, data, k, params) for k in ks]):
+                record(*future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return fits, scores
 
 

@@ -8,6 +8,10 @@ Sides, taking turns so that a burst of load elsewhere falls on all of them:
 * the notebook pipeline as a script (``benchmarks.notebook``): imports, the k sweep, clustered.csv;
 * the floor every Python data tool pays: ``python -c "import pandas, numpy"``.
 
+This checkout's modules are compiled to bytecode first, as installing a package does: its editable install
+would otherwise compile them in every run wherever PYTHONDONTWRITEBYTECODE is set, as on our machine
+(0.05 s of ``amc cluster``'s run on the real sample), while pandas and numpy, pip-installed, never do.
+
 Targets (issue 12): at 96k rows ``amc cluster`` is at least 15x faster than the notebook, whole process
 against whole process; on the real sample it takes at most 2x the floor. ``amc cluster``'s own
 analysis time (``timings`` in its summary.json) is shown beside its whole process.
@@ -15,7 +19,9 @@ analysis time (``timings`` in its summary.json) is shown beside its whole proces
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,9 +32,12 @@ from pathlib import Path
 from benchmarks import write_results
 from benchmarks.browser import grow_sample
 from benchmarks.machine import describe
-from benchmarks.run import REAL_SAMPLE, RESULTS_DIR, RUN_SEED
+from benchmarks.run import REAL_SAMPLE, RESULTS_DIR, ROOT, RUN_SEED
 
 AMC = Path(sys.executable).parent / "amc"
+# The installed ``amc`` script runs whatever ``app`` it finds: this checkout's, whichever checkout the package
+# was installed from (a git worktree shares one environment with the main checkout).
+SIDES_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 GROWN_ROWS = 96_000
 MIN_SPEEDUP_OVER_NOTEBOOK = 15.0  # at 96k rows
 MAX_RATIO_TO_IMPORT_FLOOR = 2.0  # on the real sample
@@ -36,7 +45,7 @@ MAX_RATIO_TO_IMPORT_FLOOR = 2.0  # on the real sample
 
 def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SIDES_ENV)
     return time.perf_counter() - started
 
 
@@ -65,13 +74,22 @@ def measure(csv: Path, work: Path, repeats: int, notebook: bool) -> dict:
     return entry
 
 
+def compile_checkout() -> None:
+    """Bytecode for this checkout's modules that the sides import, as installing a package writes it."""
+    for folder in ("analysis", "benchmarks"):
+        compileall.compile_dir(ROOT / folder, quiet=1)
+    compileall.compile_file(ROOT / "app.py", quiet=1)
+
+
 def run_whole(rows: int, repeats: int) -> dict:
+    compile_checkout()
     with tempfile.TemporaryDirectory(prefix="amc-whole-") as scratch:
         work = Path(scratch)
         grown = grow_sample(rows, work / f"grown-{rows}.csv")
         return {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "repeats": repeats,
+            "bytecode": "this checkout's compiled before timing, as an installed package has it",
             "machine": describe(),
             "real_sample": measure(REAL_SAMPLE, work, repeats, notebook=False),
             "grown": {"rows": rows, **measure(grown, work, repeats, notebook=True)},

@@ -12,7 +12,17 @@ import pandas as pd
 import pytest
 
 from analysis.dataset import load_csv
-from analysis.export import clustered_frame, csv_chunks, neutralise, safe_filename, spotify_uris, write_csv
+from analysis import export
+from analysis.export import (
+    GivenCells,
+    clustered_frame,
+    csv_chunks,
+    neutralise,
+    safe_filename,
+    spotify_uris,
+    write_clustered_csv,
+    write_csv,
+)
 
 SPREADSHEET_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -73,6 +83,26 @@ def test_csv_is_utf8_rfc4180_with_crlf_and_streams_in_chunks():
     )
 
 
+@pytest.mark.parametrize("columns", [1, 5])
+def test_cells_of_every_awkward_kind_are_written_as_pythons_csv_module_writes_them(columns):
+    """The writer reads a column's bytes to find what to quote and defuse: checked against csv.writer on random
+    cells of formula starts, quotes, commas, line breaks, numbers, empty cells and characters of several bytes."""
+    rng = np.random.default_rng(columns)
+    pieces = [*"ab=+-@\t\r\n,\"' .0123456789eE", "中", "ไ", "é", ""]
+
+    def cell() -> str:
+        return "".join(rng.choice(pieces, rng.integers(0, 6)))
+
+    rows = [[cell() for _ in range(columns)] for _ in range(400)]
+    header = [f"c{column}{cell()}" for column in range(columns)]
+    expected = io.StringIO(newline="")
+    csv.writer(expected, lineterminator="\r\n").writerows(
+        [["'" + value if is_formula(value) else value for value in row] for row in [header, *rows]])
+    frame = pd.DataFrame(rows, columns=header)
+    for chunk_rows in (7, 400):  # slices of the columns, and whole columns
+        assert b"".join(csv_chunks(frame, chunk_rows=chunk_rows)) == expected.getvalue().encode("utf-8")
+
+
 def test_typed_and_missing_cells_are_written_as_text():
     frame = pd.DataFrame({"cluster": [0, 1], "score": [-0.25, np.nan]})
     assert b"".join(csv_chunks(frame)) == b"cluster,score\r\n0,-0.25\r\n1,\r\n"
@@ -128,6 +158,27 @@ def test_a_reuploaded_export_gets_its_labels_replaced_not_repeated(sample_csv, t
     again = clustered_frame(load_csv(path), np.ones(len(dataset.frame), dtype=int), {1: "new"})
     assert list(again.columns).count("cluster") == 1
     assert set(again["cluster_name"]) == {"new"}
+
+
+@pytest.mark.parametrize("piece_rows", [100, export.FILE_CHUNK_ROWS])
+def test_clustered_csv_from_cells_made_before_the_labels_is_the_export_byte_for_byte(sample_csv, tmp_path, monkeypatch,
+                                                                                    piece_rows):
+    monkeypatch.setattr(export, "FILE_CHUNK_ROWS", piece_rows)
+    dataset = load_csv(sample_csv)
+    labels = np.arange(len(dataset.frame)) % 4
+    names = {0: "Chill", 1: "=HYPERLINK(\"x\")", 2: "a, \"quoted\"\nname", 3: "-3.5"}
+    write_csv(clustered_frame(dataset, labels, names), tmp_path / "expected.csv")
+    write_clustered_csv(GivenCells.of(dataset), labels, names, tmp_path / "clustered.csv")
+    assert (tmp_path / "clustered.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    # a re-uploaded export with a row the loader drops: its old labels replaced, the dropped row's left blank
+    given = pd.read_csv(tmp_path / "expected.csv", dtype=str, keep_default_na=False)
+    given.loc[3, "duration_ms"] = "-1"
+    reuploaded = load_csv(given.to_csv(index=False).encode())
+    assert len(reuploaded.frame) == len(reuploaded.raw) - 1
+    labels = np.zeros(len(reuploaded.frame), dtype=int)
+    write_csv(clustered_frame(reuploaded, labels, {0: "new"}), tmp_path / "expected.csv")
+    write_clustered_csv(GivenCells.of(reuploaded), labels, {0: "new"}, tmp_path / "clustered.csv")
+    assert (tmp_path / "clustered.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
 
 def test_labels_must_match_the_kept_rows(sample_csv):

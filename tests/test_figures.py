@@ -19,13 +19,19 @@ SHOWN_NAMES = ["&lt;img src=x onerror=aler…", "Calm &amp; quiet", "Loud"]
 TWINS = {0: "Slow acoustic ballads from the fifties", 1: "Slow acoustic ballads from the sixties", 2: "Loud"}
 
 
+def plotly_figure(figure: dict) -> go.Figure:
+    """The builder's plotly JSON as plotly's own figure: validated (it raises on any unknown field or bad
+    value, which the builders' plain dicts never meet otherwise) and read by attribute."""
+    return go.Figure(figure)
+
+
 def raw_markup_in(figure) -> bool:
     """True when any text of the figure could render the hostile name as HTML."""
     return "<img" in json.dumps(figure.to_plotly_json(), default=str)
 
 
 def test_elbow_marks_knee_recommended_and_active_k(run):
-    figure = figures.elbow_figure(run, active_k=4)
+    figure = plotly_figure(figures.elbow_figure(run, active_k=4))
     by_name = {trace.name: trace for trace in figure.data}
     assert list(by_name["inertia"].x) == [2, 3, 4]
     assert list(by_name["knee (k=3)"].x) == [3]
@@ -38,12 +44,12 @@ def test_elbow_without_a_knee_draws_no_knee_marker(run):
     from dataclasses import replace
 
     kneeless = replace(run, sweep=replace(run.sweep, knee_k=None))
-    names = [trace.name for trace in figures.elbow_figure(kneeless, 2).data]
+    names = [trace.name for trace in plotly_figure(figures.elbow_figure(kneeless, 2)).data]
     assert not any(name.startswith("knee") for name in names)
 
 
 def test_silhouette_figure_has_noise_stability_dbi_ch_and_the_active_k(run):
-    figure = figures.silhouette_figure(run, active_k=3)
+    figure = plotly_figure(figures.silhouette_figure(run, active_k=3))
     by_name = {trace.name: trace for trace in figure.data}
     assert list(by_name["silhouette"].error_y.array) == [m.silhouette_noise for m in run.sweep.metrics]
     assert list(by_name["stability"].y) == [m.stability for m in run.sweep.metrics]
@@ -57,7 +63,7 @@ def test_silhouette_figure_has_noise_stability_dbi_ch_and_the_active_k(run):
 
 
 def test_silhouette_distribution_has_one_violin_per_cluster_with_every_sampled_song(run):
-    figure = figures.silhouette_distribution_figure(run, 3, NAMES)
+    figure = plotly_figure(figures.silhouette_distribution_figure(run, 3, NAMES))
     assert [trace.name for trace in figure.data] == ESCAPED_NAMES
     assert [trace.y0 for trace in figure.data] == [0, 1, 2]
     assert list(figure.layout.yaxis.ticktext) == SHOWN_NAMES
@@ -65,7 +71,7 @@ def test_silhouette_distribution_has_one_violin_per_cluster_with_every_sampled_s
 
 
 def test_pca_has_one_webgl_trace_per_cluster_holding_every_song(run, frame):
-    figure = figures.pca_figure(run, frame, 4, NAMES)
+    figure = plotly_figure(figures.pca_data(run, frame, 4, NAMES))
     assert [trace.type for trace in figure.data] == ["scattergl"] * 4
     assert [trace.name for trace in figure.data] == [*SHOWN_NAMES, "Cluster 3"]
     assert [trace.meta for trace in figure.data] == [*ESCAPED_NAMES, "Cluster 3"]
@@ -81,7 +87,7 @@ def test_pca_hover_names_song_artist_genre_and_key_features(run, frame):
     frame = frame.copy()
     first = frame.index[0]
     frame.loc[first, ["danceability", "energy", "valence", "acousticness", "tempo"]] = [0.734, 0.5, 0.015, 1.0, 121.6]
-    figure = figures.pca_figure(run, frame, 2, NAMES)
+    figure = plotly_figure(figures.pca_data(run, frame, 2, NAMES))
     cluster = run.models[2].labels[0]
     trace = figure.data[cluster]
     assert trace.text[0] == "&lt;img src=x onerror=alert(1)&gt;"
@@ -94,7 +100,7 @@ def test_pca_hover_names_song_artist_genre_and_key_features(run, frame):
 
 
 def test_hostile_artist_is_escaped_in_pca_hover(run, frame):
-    figure = figures.pca_figure(run, frame, 3, NAMES)
+    figure = plotly_figure(figures.pca_data(run, frame, 3, NAMES))
     hovers = [text for trace in figure.data for text in trace.hovertext]
     assert "Tom &amp; &lt;b&gt;Jerry&lt;/b&gt; · no genre" in hovers
     assert not any(HOSTILE_ARTIST in text for text in hovers)
@@ -120,8 +126,20 @@ def test_song_hover_text_is_built_once_per_frame_and_follows_a_new_frame(frame):
     assert figures.song_hover_text(renamed)[0][0] == "other"
 
 
+def test_a_sample_of_the_songs_shows_the_same_hovers_whether_or_not_every_songs_hover_is_built(run, frame):
+    fresh = frame.copy()  # no hover text built yet: only the sample's is
+    sampled = figures.compact_json(figures.pca_data(run, fresh, 3, NAMES, limit=50, for_compact_json=True))
+    sampled_text = figures.pca_data(run, fresh, 3, NAMES, limit=50)
+    figures.song_hover_json(fresh)  # every song's, as the dashboard builds it
+    assert figures.compact_json(figures.pca_data(run, fresh, 3, NAMES, limit=50, for_compact_json=True)) == sampled
+    again = figures.pca_data(run, fresh, 3, NAMES, limit=50)
+    for trace, before in zip(again["data"], sampled_text["data"], strict=True):
+        assert list(trace["text"]) == list(before["text"]) and list(trace["hovertext"]) == list(before["hovertext"])
+        assert len(trace["text"]) == len(trace["x"])
+
+
 def test_loadings_show_both_components_for_every_feature(run):
-    figure = figures.loadings_figure(run)
+    figure = plotly_figure(figures.loadings_figure(run))
     assert [trace.name for trace in figure.data] == ["PC1", "PC2"]
     for trace in figure.data:
         assert list(trace.y) == list(run.pca.loadings.index)
@@ -129,7 +147,7 @@ def test_loadings_show_both_components_for_every_feature(run):
 
 
 def test_heatmap_colours_zscores_around_zero_with_raw_means_on_hover(run):
-    figure = figures.heatmap_figure(run, 3, NAMES)
+    figure = plotly_figure(figures.heatmap_figure(run, 3, NAMES))
     heat = figure.data[0]
     assert heat.zmid == 0
     assert np.allclose(np.asarray(heat.z), run.models[3].zscores.to_numpy())
@@ -145,7 +163,7 @@ def test_heatmap_colours_zscores_around_zero_with_raw_means_on_hover(run):
 
 
 def test_distribution_shows_raw_values_of_the_sampled_songs_per_cluster(run, frame):
-    figure = figures.distribution_figure(run, frame, 3, "tempo", NAMES)
+    figure = plotly_figure(figures.distribution_figure(run, frame, 3, "tempo", NAMES))
     assert len(figure.data) == 3
     model = run.models[3]
     in_cluster_two = model.labels[model.silhouette_rows] == 2
@@ -153,7 +171,7 @@ def test_distribution_shows_raw_values_of_the_sampled_songs_per_cluster(run, fra
 
 
 def test_sizes_add_up_to_every_song(run, frame):
-    figure = figures.sizes_figure(run, 4, NAMES)
+    figure = plotly_figure(figures.sizes_figure(run, 4, NAMES))
     assert sum(figure.data[0].x) == len(frame)
     assert list(figure.data[0].y) == [0, 1, 2, 3]
     assert list(figure.layout.yaxis.ticktext) == [*SHOWN_NAMES, "Cluster 3"]
@@ -162,14 +180,14 @@ def test_sizes_add_up_to_every_song(run, frame):
 
 def test_every_figure_serialises_without_raw_markup_from_data(run, frame):
     built = [
-        figures.elbow_figure(run, 2),
-        figures.silhouette_figure(run, 2),
-        figures.silhouette_distribution_figure(run, 2, NAMES),
-        figures.pca_figure(run, frame, 2, NAMES),
-        figures.loadings_figure(run),
-        figures.heatmap_figure(run, 2, NAMES),
-        figures.distribution_figure(run, frame, 2, "energy", NAMES),
-        figures.sizes_figure(run, 2, NAMES),
+        plotly_figure(figures.elbow_figure(run, 2)),
+        plotly_figure(figures.silhouette_figure(run, 2)),
+        plotly_figure(figures.silhouette_distribution_figure(run, 2, NAMES)),
+        plotly_figure(figures.pca_data(run, frame, 2, NAMES)),
+        plotly_figure(figures.loadings_figure(run)),
+        plotly_figure(figures.heatmap_figure(run, 2, NAMES)),
+        plotly_figure(figures.distribution_figure(run, frame, 2, "energy", NAMES)),
+        plotly_figure(figures.sizes_figure(run, 2, NAMES)),
     ]
     for figure in built:
         assert not raw_markup_in(figure)
@@ -178,14 +196,14 @@ def test_every_figure_serialises_without_raw_markup_from_data(run, frame):
 
 def every_figure(result, frame, k, names):
     return {
-        "elbow": figures.elbow_figure(result, k),
-        "silhouette": figures.silhouette_figure(result, k),
-        "silhouette per cluster": figures.silhouette_distribution_figure(result, k, names),
-        "pca": figures.pca_figure(result, frame, k, names),
-        "loadings": figures.loadings_figure(result),
-        "heatmap": figures.heatmap_figure(result, k, names),
-        "distribution": figures.distribution_figure(result, frame, k, "energy", names),
-        "sizes": figures.sizes_figure(result, k, names),
+        "elbow": plotly_figure(figures.elbow_figure(result, k)),
+        "silhouette": plotly_figure(figures.silhouette_figure(result, k)),
+        "silhouette per cluster": plotly_figure(figures.silhouette_distribution_figure(result, k, names)),
+        "pca": plotly_figure(figures.pca_data(result, frame, k, names)),
+        "loadings": plotly_figure(figures.loadings_figure(result)),
+        "heatmap": plotly_figure(figures.heatmap_figure(result, k, names)),
+        "distribution": plotly_figure(figures.distribution_figure(result, frame, k, "energy", names)),
+        "sizes": plotly_figure(figures.sizes_figure(result, k, names)),
     }
 
 
@@ -196,7 +214,7 @@ def test_every_figure_draws_the_pipelines_own_run(pipeline_run, k):
     for name, figure in every_figure(result, dataset.frame, k, names).items():
         assert figure.data, name
         assert not raw_markup_in(figure), name
-    pca = figures.pca_figure(result, dataset.frame, k, names)
+    pca = plotly_figure(figures.pca_data(result, dataset.frame, k, names))
     assert sum(len(trace.x) for trace in pca.data) == len(dataset.frame)
     assert "&lt;img src=x onerror=alert(1)&gt;" in {text for trace in pca.data for text in trace.text}
 
@@ -219,7 +237,7 @@ def test_shown_label_cuts_long_names_then_escapes(name, shown):
 
 
 def test_pca_hover_shows_the_full_name_from_the_traces_meta_without_per_song_payload(run, frame):
-    figure = figures.pca_figure(run, frame, 3, TWINS)
+    figure = plotly_figure(figures.pca_data(run, frame, 3, TWINS))
     assert [trace.name for trace in figure.data] == [figures.shown_label(name) for name in TWINS.values()]
     assert [trace.meta for trace in figure.data] == list(TWINS.values())
     for trace in figure.data:
@@ -232,11 +250,11 @@ def test_pca_hover_shows_the_full_name_from_the_traces_meta_without_per_song_pay
 
 def cluster_axis_figures(run, frame, names):
     """figure name -> (figure, its cluster axis, full names as its hover shows them, one per cluster)."""
-    heatmap = figures.heatmap_figure(run, 3, names)
-    sizes = figures.sizes_figure(run, 3, names)
-    spread = figures.artist_spread_figure(np.array([5, 0, 1200]), names, "abba")
-    silhouettes = figures.silhouette_distribution_figure(run, 3, names)
-    distribution = figures.distribution_figure(run, frame, 3, "energy", names)
+    heatmap = plotly_figure(figures.heatmap_figure(run, 3, names))
+    sizes = plotly_figure(figures.sizes_figure(run, 3, names))
+    spread = plotly_figure(figures.artist_spread_figure(np.array([5, 0, 1200]), names, "abba"))
+    silhouettes = plotly_figure(figures.silhouette_distribution_figure(run, 3, names))
+    distribution = plotly_figure(figures.distribution_figure(run, frame, 3, "energy", names))
     return {
         "heatmap": (heatmap, heatmap.layout.yaxis, [row[0] for row in heatmap.data[0].hovertext]),
         "sizes": (sizes, sizes.layout.yaxis, list(sizes.data[0].hovertext)),
@@ -265,17 +283,17 @@ def test_two_names_cut_to_one_label_stay_two_clusters(run, frame):
 
 
 def test_violins_stay_inside_each_features_range(run, frame):
-    for figure in (figures.silhouette_distribution_figure(run, 3, NAMES),
-                   figures.distribution_figure(run, frame, 3, "energy", NAMES)):
+    for figure in (plotly_figure(figures.silhouette_distribution_figure(run, 3, NAMES)),
+                   plotly_figure(figures.distribution_figure(run, frame, 3, "energy", NAMES))):
         assert [trace.spanmode for trace in figure.data] == ["hard"] * 3
 
 
 def test_counts_and_large_values_are_grouped_by_thousands(run, frame):
-    elbow = figures.elbow_figure(run, 3)
-    quality = figures.silhouette_figure(run, 3)
-    sizes = figures.sizes_figure(run, 3, NAMES)
-    spread = figures.artist_spread_figure(np.array([5, 0, 1200]), NAMES, "abba")
-    distribution = figures.distribution_figure(run, frame, 3, "energy", NAMES)
+    elbow = plotly_figure(figures.elbow_figure(run, 3))
+    quality = plotly_figure(figures.silhouette_figure(run, 3))
+    sizes = plotly_figure(figures.sizes_figure(run, 3, NAMES))
+    spread = plotly_figure(figures.artist_spread_figure(np.array([5, 0, 1200]), NAMES, "abba"))
+    distribution = plotly_figure(figures.distribution_figure(run, frame, 3, "energy", NAMES))
     assert elbow.layout.yaxis.tickformat == quality.layout.yaxis4.tickformat == ","
     assert sizes.layout.xaxis.tickformat == spread.layout.yaxis.tickformat == distribution.layout.yaxis.tickformat == ","
     assert distribution.layout.yaxis.hoverformat == figures.RAW_VALUE_FORMAT
@@ -296,17 +314,39 @@ def test_every_title_starts_below_the_modebar(run, frame):
         assert (title.xanchor, title.yanchor, title.y, title.yref) == ("left", "top", 1, "container"), kind
         assert title.pad.t >= figures.MODEBAR_HEIGHT and margin.t >= 70, kind
         assert "<br>" not in title.text, kind  # plotly lifts a second line's top into the modebar's row
-    quality = figures.silhouette_figure(run, 3)
+    quality = plotly_figure(figures.silhouette_figure(run, 3))
     assert quality.layout.title.subtitle.text.startswith(f"{run.sweep.silhouette_sample_size:,} sampled songs")
     assert quality.layout.margin.t >= 90
 
 
-def test_the_unvalidated_violin_figures_pass_plotlys_validation(run, frame):
-    """The violins are built without plotly's checks (for speed): a wrong field would pass silently there."""
-    for figure in (figures.silhouette_distribution_figure(run, 3, NAMES),
-                   figures.distribution_figure(run, frame, 3, "energy", NAMES)):
-        checked = go.Figure(figures.styled(figure))  # raises on any unknown field or bad value
-        assert [trace.type for trace in checked.data] == ["violin"] * 3
+def test_every_figure_is_plotly_json_in_our_template_that_plotly_accepts(run, frame):
+    """The builders write plain dicts (for speed), unchecked: a wrong field would pass silently there."""
+    table = np.array([[5, 0, 3], [1, 9, 0]])
+    built = {
+        **every_figure(run, frame, 3, NAMES),
+        "artist spread": figures.artist_spread_figure(np.array([5, 0, 1200]), NAMES, "abba"),
+        "pca waiting": figures.pca_waiting_figure(run),
+        "flow": figures.flow_figure(table, NAMES, NAMES, "flow"),
+        "contingency": figures.contingency_figure(table, table / table.sum(axis=1, keepdims=True), NAMES, NAMES,
+                                                  "table", "A", "B"),
+    }
+    template = pio.templates[figures.TEMPLATE].to_plotly_json()
+    for kind, figure in built.items():
+        assert plotly_figure(figure).layout.template.to_plotly_json() == template, kind  # validated on the way
+
+
+def test_the_colours_are_plotlys():
+    from plotly.colors import diverging, qualitative, sequential
+
+    assert figures.CLUSTER_COLOURS == tuple(qualitative.Plotly + qualitative.Dark24 + qualitative.Light24)
+    assert figures.diverging.RdBu_r == diverging.RdBu_r and figures.sequential.Blues == sequential.Blues
+
+
+def test_the_template_and_plotly_js_are_read_as_plotly_reads_them():
+    from plotly.offline import get_plotlyjs
+
+    assert figures._template_json() == pio.templates[figures.TEMPLATE].to_plotly_json()
+    assert figures.plotly_package_data("plotly.min.js").decode() == get_plotlyjs()
 
 
 def test_songs_text_written_once_per_file_gives_the_same_json_as_writing_it_per_figure(run, frame):

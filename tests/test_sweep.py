@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import silhouette_samples, silhouette_score
 
+from analysis import sweep as sweep_module
 from analysis.result import RunCancelled, RunParams
 from analysis.sweep import run_sweep, silhouette_samples as sample_rows
 
@@ -21,6 +22,14 @@ def blobs() -> np.ndarray:
 @pytest.fixture(scope="module")
 def sweep(blobs):
     return run_sweep(blobs, PARAMS)
+
+
+@pytest.fixture(params=["one after another", "side by side"])
+def fitting(request, monkeypatch) -> str:
+    """The blobs' k fitted one after another (they are fewer rows than ``SIDE_BY_SIDE_ROWS``) or side by side."""
+    if request.param == "side by side":
+        monkeypatch.setattr(sweep_module, "SIDE_BY_SIDE_ROWS", 0)
+    return request.param
 
 
 def test_four_blobs_are_recommended_with_a_reason(sweep):
@@ -49,21 +58,21 @@ def test_silhouettes_are_the_mean_and_spread_over_seeded_samples(blobs, sweep):
         assert metric.exact_silhouette is None
 
 
-def test_same_input_and_seed_give_identical_results(blobs, sweep):
+def test_same_input_and_seed_give_identical_results_however_the_ks_are_fitted(blobs, sweep, fitting):
     again = run_sweep(blobs, PARAMS)
     assert again.result == sweep.result
     for k in PARAMS.ks:
         np.testing.assert_array_equal(again.fits[k].labels, sweep.fits[k].labels)
 
 
-def test_progress_is_called_once_per_k(blobs):
+def test_progress_is_called_once_per_k(blobs, fitting):
     calls = []
     run_sweep(blobs, PARAMS, progress=lambda done, total, message: calls.append((done, total, message)))
     assert [(done, total) for done, total, _ in calls] == [(i, 5) for i in range(1, 6)]
     assert sorted(message.split(":")[0] for _, _, message in calls) == sorted(f"k={k}" for k in PARAMS.ks)
 
 
-def test_cancelling_from_progress_stops_the_sweep(blobs):
+def test_cancelling_from_progress_stops_the_sweep(blobs, fitting):
     calls = []
 
     def cancel_at_second(done, total, message):

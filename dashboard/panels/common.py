@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import Patch, dcc, html, no_update
 
-from analysis.figures import escape, shown_label, styled
+from analysis.figures import escape, shown_label
 from analysis.result import RunResult
 from dashboard.store import Memo
 
@@ -13,10 +13,8 @@ RUN_FIGURES_KEPT = 64  # figures of a few kB each
 _RUN_FIGURES = Memo(RUN_FIGURES_KEPT)
 
 
-def graph(component_id: dict, figure, **config) -> dcc.Graph:
-    """A graph of a plotly figure (a ``go.Figure`` is styled here) with the dashboard's modebar."""
-    if not isinstance(figure, dict):
-        figure = styled(figure)
+def graph(component_id: dict, figure: dict, **config) -> dcc.Graph:
+    """A graph of a plotly figure (plotly JSON, as ``analysis.figures`` builds it) with the dashboard's modebar."""
     return dcc.Graph(id=component_id, figure=figure, config={**GRAPH_CONFIG, **config})
 
 
@@ -28,7 +26,7 @@ def run_figure(kind: str, result: RunResult, build) -> dict:
     key = f"{kind}:{result.run_id}"
     figure = _RUN_FIGURES.get(key)
     if figure is None:
-        figure = styled(build())
+        figure = build()
         _RUN_FIGURES.put(key, figure)
     return figure
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html, no_update
 
-from analysis.figures import distribution_figure, heatmap_figure, sizes_figure, styled
+from analysis.figures import distribution_figure, heatmap_figure, sizes_figure
 from dashboard.host import Panel, PanelHost, RunView, names_for
 from dashboard.panels.common import graph, renamed_axis
 
@@ -57,7 +57,7 @@ def register(host: PanelHost) -> None:
         view = host.view(shown)
         if feature not in view.model.zscores.columns:
             return no_update
-        return styled(distribution_figure(view.result, view.frame, view.k, feature, view.names))
+        return distribution_figure(view.result, view.frame, view.k, feature, view.names)
 
     @host.callback(
         Output(PANEL.part_id("heatmap"), "figure"),

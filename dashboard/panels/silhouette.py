@@ -10,7 +10,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Output, Patch
 
-from analysis.figures import silhouette_distribution_figure, silhouette_figure, styled
+from analysis.figures import silhouette_distribution_figure, silhouette_figure
 from dashboard.host import Panel, PanelHost, RunView, names_for
 from dashboard.panels.common import graph, renamed_axis, run_figure
 
@@ -52,7 +52,7 @@ def register(host: PanelHost) -> None:
     )
     def show_k(shown):
         view = host.view(shown)
-        return active_lines(view), styled(per_cluster(view))
+        return active_lines(view), per_cluster(view)
 
     @host.callback(
         Output(PANEL.part_id("per-cluster"), "figure", allow_duplicate=True),
