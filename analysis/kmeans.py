@@ -169,7 +169,7 @@ def lloyd(rows: WeightedRows, centres: np.ndarray, max_iter: int = MAX_ITERATION
         moved = _means(sums, masses, centres, rows, distances, labels)
         shift = float(np.square(moved - centres).sum())
         centres = moved
-        if np.array_equal(labels, previous):
+        if (labels == previous).all():
             break  # the labels stood still, so the centres are their means already
         if shift <= rows.tolerance:
             # The labels are one step behind the centres: bring them level.
@@ -190,6 +190,8 @@ def _means(sums: np.ndarray, masses: np.ndarray, centres: np.ndarray, rows: Weig
             sums[labels[row]] -= weight * rows.rows[row]
             masses[labels[row]] -= weight
             sums[cluster], masses[cluster] = weight * rows.rows[row], weight
+    if masses.all():  # every cluster holds weight: the usual case, and a few short numpy calls fewer
+        return (sums / masses[:, None]).astype(np.float32)
     means = np.array(centres, dtype=np.float64)
     np.divide(sums, masses[:, None], out=means, where=masses[:, None] > 0)
     return means.astype(np.float32)
