@@ -117,7 +117,7 @@ def open_source(source: str | Path | bytes, max_bytes: int) -> Iterator[CsvSourc
                 packed = gzip.GzipFile(fileobj=io.BytesIO(source))
                 yield scan(path=_unpacked(packed, temporary, max_bytes), max_bytes=None)
             elif len(source) > max_bytes:
-                raise SourceError(f"is {megabytes(len(source))}, more than the limit of {megabytes(max_bytes)}")
+                raise SourceError(f"is {_megabytes(len(source))}, more than the limit of {_megabytes(max_bytes)}")
             else:
                 yield scan(data=source)
             return
@@ -133,14 +133,14 @@ def open_source(source: str | Path | bytes, max_bytes: int) -> Iterator[CsvSourc
 def _unpacked(stream: BinaryIO, temporary: contextlib.ExitStack, max_bytes: int) -> Path:
     """The decompressed bytes in a file of their own, stopped once past ``max_bytes``: a gzip bomb is
     refused after writing ``max_bytes``, never held in memory."""
-    path = Path(temporary.enter_context(tempfile.TemporaryDirectory(prefix="amc-csv-"))) / "unpacked.csv"
+    path = _temporary_path(temporary, "unpacked.csv")
     size = 0
     try:
         with path.open("wb") as out:
             for chunk in _read_chunks(stream):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise SourceError(f"is more than the limit of {megabytes(max_bytes)} once decompressed")
+                    raise SourceError(f"is more than the limit of {_megabytes(max_bytes)} once decompressed")
                 out.write(chunk)
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise SourceError(f"is a damaged gzip file ({error})") from None
@@ -179,7 +179,7 @@ class _Counter:
 
     def add(self, chunk: bytes) -> None:
         if self.max_bytes is not None and self.size + len(chunk) > self.max_bytes:
-            raise SourceError(f"is more than the limit of {megabytes(self.max_bytes)}")
+            raise SourceError(f"is more than the limit of {_megabytes(self.max_bytes)}")
         self.digest.update(chunk)
         if not self.size:
             self.start = chunk[:START_BYTES]
@@ -203,7 +203,7 @@ class _Counter:
         if end:
             self.head, self.head_done = self.head[: end.start()], True
         elif len(self.head) > FIRST_LINE_MAX_BYTES:
-            raise SourceError(f"has no line end in its first {megabytes(FIRST_LINE_MAX_BYTES)}; a CSV header is one line")
+            raise SourceError(f"has no line end in its first {_megabytes(FIRST_LINE_MAX_BYTES)}; a CSV header is one line")
 
     def _count_lines(self, chunk: bytes) -> None:
         """LFs, and CRs not followed by an LF (old Mac files); counting with numpy is three times
@@ -228,7 +228,7 @@ def windows_1252_copy(source: CsvSource, temporary: contextlib.ExitStack) -> tup
     """The source re-encoded from Windows-1252 (Latin-1's superset, Excel's "CSV" on Western Windows)
     into UTF-8, when its bytes read so into printable characters; None when they do not, or when they
     hold UTF-8 sequences too: a UTF-8 file with one damaged byte would have every other name garbled."""
-    path = Path(temporary.enter_context(tempfile.TemporaryDirectory(prefix="amc-csv-"))) / "utf-8.csv"
+    path = _temporary_path(temporary, "utf-8.csv")
     tail, line_feeds, high = b"", 0, _LineCollector()
     with path.open("wb") as out:
         for chunk in source.chunks():
@@ -264,6 +264,11 @@ class _LineCollector:
         return HighByteLines(count=self.count, first=tuple(self.first))
 
 
+def _temporary_path(temporary: contextlib.ExitStack, name: str) -> Path:
+    """A path in a directory of its own that goes when ``temporary`` closes."""
+    return Path(temporary.enter_context(tempfile.TemporaryDirectory(prefix="amc-csv-"))) / name
+
+
 def _chunks_of(path: Path | None, data: bytes | None) -> Iterator[bytes]:
     if data is not None:
         view = memoryview(data)
@@ -279,6 +284,6 @@ def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def megabytes(size: int) -> str:
+def _megabytes(size: int) -> str:
     value = size / 2**20
     return f"{value:,.0f} MB" if value >= 100 else f"{value:.3g} MB"

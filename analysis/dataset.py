@@ -126,7 +126,7 @@ class Dataset:
         own = [column for column in self.frame.columns if column not in shared and column not in objects]
         return {"name": self.name, "fingerprint": self.fingerprint, "report": self.report,
                 "raw": pa.Table.from_pandas(self.raw), "frame": pa.Table.from_pandas(self.frame[own]),
-                "objects": self.frame[objects], "shared": shared, "columns": list(self.frame.columns)}
+                "objects": self.frame[objects], "columns": list(self.frame.columns)}
 
     def __setstate__(self, state: dict) -> None:
         raw, own, objects = state["raw"].to_pandas(), state["frame"].to_pandas(), state["objects"]

@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import fcntl
+import functools
 import os
 import time
 from collections.abc import Iterator
@@ -87,8 +88,10 @@ def _freed_memory_returned() -> Iterator[None]:
             libc.mallopt(M_MMAP_THRESHOLD, AFTER_PARSE_MMAP_THRESHOLD)
 
 
+@functools.cache
 def _libc():
-    """glibc, or None where there is none (its tuning is then left to the platform)."""
+    """glibc, or None where there is none (its tuning is then left to the platform). Looked up once:
+    ``find_library`` runs ``ldconfig``, twice a parse otherwise."""
     with contextlib.suppress(OSError, AttributeError, TypeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
