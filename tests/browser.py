@@ -179,6 +179,14 @@ def visible(driver, selector: str, timeout: float = 30) -> WebElement:
     return wait_for(driver, lambda d: _shown(d, selector), timeout, f"{selector} never became visible")
 
 
+def file_input(driver, upload: str, timeout: float = 30) -> WebElement:
+    """The hidden file input of the dcc.Upload at the CSS selector ``upload``, once its code (loaded apart
+    from the page's) has drawn it: the upload's panel can be on screen before it is."""
+    selector = f"{upload} input[type=file]"
+    return wait_for(driver, lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, selector)), None), timeout,
+                    f"{selector} never appeared")
+
+
 def _shown(driver, selector: str) -> WebElement | None:
     found = [e for e in driver.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()]
     return found[0] if found else None

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 from broken_sample import csv_of, sample_table
-from browser import app_server, chromium, demo_run_url, visible, wait_for, with_panel  # noqa: F401 (fixtures)
+from browser import app_server, chromium, demo_run_url, file_input, visible, wait_for, with_panel  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By
 from test_browser_access import axe_violations
 
@@ -60,7 +60,7 @@ def test_an_uploaded_file_lands_in_the_named_clusters_and_its_link_reopens_it(ap
     with chromium() as driver:
         driver.get(with_panel(demo_run_url, NAME))
         visible(driver, f"#panel-card-{NAME} {part('upload')}")
-        driver.find_element(By.CSS_SELECTOR, f"{part('upload')} input[type=file]").send_keys(str(new_songs_csv))
+        file_input(driver, part('upload')).send_keys(str(new_songs_csv))
 
         visible(driver, part("counts-table"), 60)
         counts = shown_counts(driver)

@@ -15,6 +15,7 @@ from browser import (  # noqa: F401 (fixtures)
     click,
     demo_run_url,
     downloaded,
+    file_input,
     show_panel,
     visible,
     wait_for,
@@ -269,7 +270,7 @@ def test_the_names_file_downloads_and_an_edited_copy_uploads_back(demo_run_url, 
         names_file["names"]["0"] = "Uploaded name"
         edited = tmp_path / "team-names.json"
         edited.write_text(json.dumps(names_file), encoding="utf-8")
-        driver.find_element(By.CSS_SELECTOR, "#names-io-upload input[type=file]").send_keys(str(edited))
+        file_input(driver, "#names-io-upload").send_keys(str(edited))
 
         message = visible(driver, "#names-io-message .alert-success")
         assert "team-names.json: applied 1 name(s)" in message.text

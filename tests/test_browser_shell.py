@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser import app_server, browser, chromium, serve, visible, wait_for, with_panel  # noqa: F401 (fixtures)
+from browser import app_server, browser, chromium, file_input, serve, visible, wait_for, with_panel  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -112,7 +112,7 @@ def test_a_bad_csv_upload_shows_the_loaders_message_and_the_app_goes_on(app_serv
     browser.get(app_server.url)
     visible(browser, "#panel-card-pca")
 
-    browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
+    file_input(browser, "#upload").send_keys(str(bad))
 
     alert = visible(browser, "#upload-refusal")
     assert "semicolons.csv" in alert.text and "semicolon" in alert.text.split(":", 1)[1]
@@ -167,7 +167,7 @@ def test_the_browser_refuses_a_file_over_the_limit_and_a_good_one_is_chosen(stri
     huge.write_bytes(sample_csv.read_bytes() + b" " * 2**20)
     browser.get(strict_server.url)
     visible(browser, "#panel-card-pca")
-    upload_field = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+    upload_field = file_input(browser, "#upload")
 
     upload_field.send_keys(str(huge))
     size = huge.stat().st_size / 2**20
@@ -188,7 +188,7 @@ def test_an_upload_of_more_than_a_callbacks_megabyte_goes_through(app_server, br
     bigger.write_bytes(demo.read_bytes() + b"\n")
     browser.get(app_server.url)
     visible(browser, "#panel-card-pca")
-    browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bigger))
+    file_input(browser, "#upload").send_keys(str(bigger))
     picker = Select(browser.find_element(By.ID, "dataset-picker"))
     wait_for(browser, lambda d: picker.first_selected_option.text.startswith("more_songs.csv · 5,000 songs"), 60,
              "the upload was not chosen")
@@ -251,7 +251,7 @@ def test_an_upload_is_removed_after_a_confirmation_and_its_run_says_its_songs_ar
     mine.write_bytes(sample_csv.read_bytes())
     browser.get(app_server.url)
     visible(browser, "#panel-card-pca")
-    browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(mine))
+    file_input(browser, "#upload").send_keys(str(mine))
     picker = Select(browser.find_element(By.ID, "dataset-picker"))
     wait_for(browser, lambda d: picker.first_selected_option.text.startswith("to-remove.csv"), 30)
     set_number(browser, "param-k-max", 4)
